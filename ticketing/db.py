@@ -1,0 +1,52 @@
+"""Engine and session factory for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/okno.db"
+
+
+class DatabaseSettings(BaseModel):
+    """Where tickets live. SQLite by default; ``postgresql+asyncpg://…`` at scale."""
+
+    url: str = Field(default=DEFAULT_DATABASE_URL, description="SQLAlchemy async URL")
+    pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size")
+    echo: bool = Field(default=False, description="log every SQL statement")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """Build the engine, with SQLite tuned for one writer and many readers (WAL)."""
+    kwargs: dict[str, Any] = {"echo": settings.echo}
+    if settings.is_sqlite:
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_size"] = settings.pool_size
+        kwargs["max_overflow"] = settings.pool_size
+        kwargs["pool_pre_ping"] = True
+    engine = create_async_engine(settings.url, **kwargs)
+    if settings.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the writer; NORMAL is durable across process crashes in WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
