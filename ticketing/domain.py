@@ -187,3 +187,29 @@ class IntakeResult:
     ticket_number: int | None
     reason: str | None = None
     status_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxEntry:
+    """A notification to send, written in the same transaction as the change that caused it.
+
+    ``payload`` holds everything the template needs (numbers, texts, links), so rendering at
+    dispatch time never reads the ticket again.
+    """
+
+    idempotency_key: str
+    ticket_id: int | None
+    recipient: ReplyAddress
+    template: str
+    locale: str
+    timezone: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxItem:
+    """An outbox row claimed by the dispatcher."""
+
+    id: int
+    entry: OutboxEntry
+    attempts: int
