@@ -70,6 +70,7 @@ class IntakeOutcome(enum.StrEnum):
     CREATED = "created"
     APPENDED = "appended"
     IGNORED = "ignored"
+    QUEUED = "queued"  # stored; routing finishes in the background
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,3 +214,17 @@ class OutboxItem:
     id: int
     entry: OutboxEntry
     attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """Something the requester may need to hear about; notify decides what to say and how.
+
+    ``key`` is unique per occurrence, so planning the same notice twice sends one message.
+    """
+
+    kind: str
+    key: str
+    ticket: Ticket
+    status_token: str
+    data: dict[str, Any] = field(default_factory=dict)

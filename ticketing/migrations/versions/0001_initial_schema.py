@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 09:53:48.618136
+Create Date: 2026-11-22 09:58:39.978046
 
 """
 from typing import Sequence, Union
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
     sa.UniqueConstraint('name', name=op.f('uq_api_token_name')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('company', sa.String(length=200), nullable=True),
     sa.Column('department', sa.String(length=200), nullable=True),
     sa.Column('vip', sa.Boolean(), nullable=False),
-    sa.Column('created_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contact'))
     )
     op.create_table('identity',
@@ -62,7 +62,7 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('service', sa.String(length=100), nullable=True),
     sa.Column('category', sa.String(length=100), nullable=True),
-    sa.Column('tags', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('tags', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('classified', sa.Boolean(), nullable=False),
     sa.Column('impact', sa.Integer(), nullable=False),
     sa.Column('urgency', sa.Integer(), nullable=False),
@@ -76,18 +76,18 @@ def upgrade() -> None:
     sa.Column('team', sa.String(length=100), nullable=True),
     sa.Column('assignee', sa.String(length=100), nullable=True),
     sa.Column('status_token_hash', sa.String(length=64), nullable=True),
-    sa.Column('fingerprint', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('reaction_due_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolution_due_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('first_reaction_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('fingerprint', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('reaction_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_reaction_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('rating', sa.Integer(), nullable=True),
     sa.Column('rating_comment', sa.Text(), nullable=True),
     sa.Column('duplicate_of_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('parent_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['duplicate_of_id'], ['ticket.id'], name=op.f('fk_ticket_duplicate_of_id_ticket')),
     sa.ForeignKeyConstraint(['parent_id'], ['ticket.id'], name=op.f('fk_ticket_parent_id_ticket')),
     sa.ForeignKeyConstraint(['requester_id'], ['contact.id'], name=op.f('fk_ticket_requester_id_contact')),
@@ -102,16 +102,15 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('external_id', sa.String(length=255), nullable=False),
-    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.Column('reason', sa.String(length=200), nullable=True),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('status_token', sa.String(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('received_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('processed_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_inbound_message_ticket_id_ticket')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_message')),
     sa.UniqueConstraint('channel', 'external_id', name=op.f('uq_inbound_message_channel_external_id'))
@@ -129,14 +128,14 @@ def upgrade() -> None:
     sa.Column('template', sa.String(length=64), nullable=False),
     sa.Column('locale', sa.String(length=16), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('external_id', sa.String(length=255), nullable=True),
-    sa.Column('created_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', ticketing.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_outbox_ticket_id_ticket'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
@@ -148,9 +147,9 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('actor', sa.String(length=200), nullable=False),
-    sa.Column('created_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_event_ticket_id_ticket'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_event'))
     )
@@ -166,7 +165,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=True),
     sa.Column('inbound_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', ticketing.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['inbound_id'], ['inbound_message.id'], name=op.f('fk_comment_inbound_id_inbound_message')),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_comment_ticket_id_ticket'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_comment'))

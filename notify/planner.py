@@ -1,0 +1,76 @@
+"""Turns ticket notices into outbox entries: who hears about what, in which language.
+
+Called inside the transaction that changed the ticket, so the outbox rows commit with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify.settings import NotifySettings
+from ticketing.domain import Notice, OutboxEntry
+from ticketing.outbox import add_entries
+
+
+class NotificationPlanner:
+    """The ``NoticeSink`` the ticket service calls; one outbox entry per notice and recipient."""
+
+    def __init__(self, settings: NotifySettings, *, status_url: Callable[[str], str]) -> None:
+        self._settings = settings
+        self._status_url = status_url
+
+    async def __call__(
+        self, session: AsyncSession, notices: Sequence[Notice], now: datetime
+    ) -> None:
+        entries = [entry for notice in notices if (entry := self.entry_for(notice)) is not None]
+        if entries:
+            await add_entries(session, entries, now)
+
+    def entry_for(self, notice: Notice) -> OutboxEntry | None:
+        if not self._settings.events.get(notice.kind, True):
+            return None
+        ticket = notice.ticket
+        if ticket.reply_to is None:
+            return None
+        status_url = self._status_url(notice.status_token)
+        payload: dict[str, Any] = {
+            "ticket_number": ticket.number,
+            "subject": ticket.subject,
+            "status_url": status_url,
+        }
+        data = notice.data
+        match notice.kind:
+            case "acknowledgement":
+                payload |= {
+                    "priority": ticket.priority.value,
+                    "requester_name": ticket.requester.name,
+                    "expected_resolution_at": ticket.resolution_due_at.isoformat()
+                    if ticket.resolution_due_at
+                    else None,
+                }
+            case "appended":
+                payload |= {"reason": data.get("reason")}
+            case "public_reply":
+                payload |= {"author_name": data.get("author_name"), "text": data.get("text")}
+            case "waiting_for_you":
+                payload |= {"question": data.get("comment")}
+            case "resolved":
+                payload |= {"resolution": data.get("comment"), "rating_url": status_url}
+            case _:
+                payload |= {
+                    "old_status": data.get("old_status"),
+                    "new_status": data.get("new_status"),
+                }
+        return OutboxEntry(
+            idempotency_key=f"{notice.kind}:{notice.key}",
+            ticket_id=ticket.id,
+            recipient=ticket.reply_to,
+            template=notice.kind if notice.kind != "status" else "status_changed",
+            locale=ticket.requester.locale,
+            timezone=ticket.requester.timezone,
+            payload=payload,
+        )

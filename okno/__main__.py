@@ -1,0 +1,149 @@
+"""The ``okno`` command line: serve, worker, migrate, check, token, replay, version."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from okno.logs import configure_logging
+from okno.settings import Settings, load_settings
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"config file not found: {exc}") from exc
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        ]
+        raise click.ClickException("invalid configuration:\n" + "\n".join(lines)) from exc
+
+
+pass_config = click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="OKNO_CONFIG",
+    help="YAML config file (or OKNO_CONFIG).",
+)
+
+
+@click.group()
+def cli() -> None:
+    """okno — one window for every service-desk request."""
+
+
+@cli.command()
+@pass_config
+def serve(config: Path | None) -> None:
+    """Run everything in one process: HTTP, router and notify."""
+    from okno.app import serve as run  # noqa: PLC0415 - keep `okno version` instant
+
+    settings = _settings(config)
+    configure_logging(settings.logging)
+    asyncio.run(run(settings, roles=frozenset({"http", "router", "notify"})))
+
+
+@cli.command()
+@click.argument("role", type=click.Choice(["router", "notify"]))
+@pass_config
+def worker(role: str, config: Path | None) -> None:
+    """Run one worker role (scale out with Redis and PostgreSQL)."""
+    from okno.app import serve as run  # noqa: PLC0415
+
+    settings = _settings(config)
+    configure_logging(settings.logging)
+    if role == "router" and settings.redis_url is None and not settings.database.is_sqlite:
+        raise click.ClickException("a separate router worker needs redis_url to receive work")
+    asyncio.run(run(settings, roles=frozenset({role})))
+
+
+@cli.command()
+@pass_config
+def migrate(config: Path | None) -> None:
+    """Apply database migrations (Alembic) up to the latest schema."""
+    from okno.commands import migrate as run  # noqa: PLC0415
+
+    settings = _settings(config)
+    configure_logging(settings.logging)
+    asyncio.run(run(settings))
+    click.echo("database is at the latest schema")
+
+
+@cli.command()
+@pass_config
+def check(config: Path | None) -> None:
+    """Validate the configuration and test every connection."""
+    from okno.commands import check as run  # noqa: PLC0415
+
+    settings = _settings(config)
+    results = asyncio.run(run(settings))
+    failed = False
+    for name, ok, detail in results:
+        click.echo(f"{'ok ' if ok else 'FAIL'}  {name}: {detail}")
+        failed |= not ok
+    sys.exit(1 if failed else 0)
+
+
+@cli.group()
+def token() -> None:
+    """Manage API bearer tokens (only their hash is stored)."""
+
+
+@token.command("create")
+@click.argument("name")
+@pass_config
+def token_create(name: str, config: Path | None) -> None:
+    """Create a token and print it once."""
+    from okno.commands import create_token  # noqa: PLC0415
+
+    click.echo(asyncio.run(create_token(_settings(config), name)))
+
+
+@token.command("revoke")
+@click.argument("name")
+@pass_config
+def token_revoke(name: str, config: Path | None) -> None:
+    """Revoke a token by name."""
+    from okno.commands import revoke_token  # noqa: PLC0415
+
+    if not asyncio.run(revoke_token(_settings(config), name)):
+        raise click.ClickException(f"no active token named {name!r}")
+    click.echo(f"revoked {name}")
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, type=int)
+@pass_config
+def replay(ids: tuple[int, ...], config: Path | None) -> None:
+    """Route failed inbound messages again (all, or the given inbox ids)."""
+    from okno.commands import replay as run  # noqa: PLC0415
+
+    settings = _settings(config)
+    configure_logging(settings.logging)
+    count = asyncio.run(run(settings, list(ids)))
+    click.echo(f"replayed {count} message(s)")
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(f"okno {package_version('okno')}")
+
+
+def main() -> None:
+    logging.captureWarnings(capture=True)
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The OpenAPI 3.1 document served at ``/api/v1/openapi.json``, built from the API's models."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from okno.api.schemas import (
+    CommentIn,
+    MessageIn,
+    MessageOut,
+    StatusIn,
+    TicketDetailOut,
+    TicketListOut,
+    TicketOut,
+)
+
+_MODELS: tuple[type[BaseModel], ...] = (
+    MessageIn,
+    MessageOut,
+    CommentIn,
+    StatusIn,
+    TicketOut,
+    TicketDetailOut,
+    TicketListOut,
+)
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _responses(ok: int, model: type[BaseModel], *errors: int) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(ok): {"description": "OK", "content": {"application/json": {"schema": _ref(model)}}}
+    }
+    for status in (401, *errors):
+        responses[str(status)] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return responses
+
+
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    _, schemas = models_json_schema(
+        [(m, "validation") for m in _MODELS], ref_template="#/components/schemas/{model}"
+    )
+    components = dict(schemas.get("$defs", {}))
+    components["Error"] = ERROR_SCHEMA
+    list_params = [
+        {"name": n, "in": "query", "required": False, "schema": {"type": t}}
+        for n, t in (
+            ("status", "string"),
+            ("priority", "string"),
+            ("channel", "string"),
+            ("assignee", "string"),
+            ("team", "string"),
+            ("service", "string"),
+            ("requester_id", "integer"),
+            ("before", "integer"),
+            ("limit", "integer"),
+        )
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "okno API", "version": "1"},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/messages": {
+                "post": {
+                    "summary": "Submit a message from any channel (idempotent on channel + external_id)",
+                    "requestBody": _body(MessageIn),
+                    "responses": _responses(202, MessageOut, 400, 413, 415, 422),
+                }
+            },
+            "/api/v1/tickets": {
+                "get": {
+                    "summary": "List tickets, newest first, with filters",
+                    "parameters": list_params,
+                    "responses": _responses(200, TicketListOut, 400),
+                }
+            },
+            "/api/v1/tickets/{number}": {
+                "get": {
+                    "summary": "A ticket with its comments and events",
+                    "parameters": [NUMBER],
+                    "responses": _responses(200, TicketDetailOut, 404),
+                }
+            },
+            "/api/v1/tickets/{number}/comments": {
+                "post": {
+                    "summary": "Add an agent's public reply or private note",
+                    "parameters": [NUMBER],
+                    "requestBody": _body(CommentIn),
+                    "responses": _responses(201, TicketOut, 404, 422),
+                }
+            },
+            "/api/v1/tickets/{number}/status": {
+                "post": {
+                    "summary": "Change the status (the state machine decides what is allowed)",
+                    "parameters": [NUMBER],
+                    "requestBody": _body(StatusIn),
+                    "responses": _responses(200, TicketOut, 404, 409, 422),
+                }
+            },
+        },
+    }

@@ -1,0 +1,261 @@
+"""The composition root: builds every part from the settings and runs them under one TaskGroup.
+
+This is the only module that imports every package. ``okno serve`` runs the HTTP app, the
+router and the notify dispatcher in one process; ``okno worker …`` runs one of them alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import REGISTRY, CollectorRegistry
+from redis.asyncio import Redis
+
+from channels.registry import ChannelRegistry
+from notify.dispatcher import Dispatcher
+from notify.planner import NotificationPlanner
+from notify.render import Renderer
+from okno.api.auth import TokenChecker
+from okno.api.handlers import Api
+from okno.http import HttpShell
+from okno.settings import Settings
+from router.intake import Intake, IntakeMetrics, RouterWorker
+from router.queue import IntakeQueue, MemoryIntakeQueue, RedisIntakeQueue
+from router.steps import (
+    Classify,
+    Deduplicate,
+    Identify,
+    LoopGuard,
+    Prioritise,
+    Route,
+    Step,
+    Thread,
+)
+from ticketing.db import Database
+from ticketing.files import FileStore
+from ticketing.outbox import SqlOutboxStore
+from ticketing.service import TicketService
+from ticketing.tokens import StatusTokens, sha256_hex
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_secret(settings: Settings) -> bytes:
+    """The installation secret: from settings, a file, or generated once under the data dir."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = settings.secret_key_file or settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48).encode()
+    path.touch(mode=0o600)
+    path.write_bytes(value)
+    logger.warning("generated a new secret key", extra={"path": str(path)})
+    return value
+
+
+@dataclass(slots=True)
+class Okno:
+    """Every long-lived part of one okno process."""
+
+    settings: Settings
+    db: Database
+    redis: Redis | None
+    queue: IntakeQueue
+    tickets: TicketService
+    intake: Intake
+    router: RouterWorker
+    dispatcher: Dispatcher
+    registry: ChannelRegistry
+    status_tokens: StatusTokens
+    secret: bytes
+    metrics_registry: CollectorRegistry
+    now: Callable[[], datetime]
+
+    def status_url(self, token: str) -> str:
+        return f"{self.settings.http.public_url.rstrip('/')}/t/{token}"
+
+    def status_url_for(self, number: int) -> str:
+        return self.status_url(self.status_tokens.token_for(number))
+
+    async def close(self) -> None:
+        await self.queue.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+
+def router_steps(settings: Settings, tokens: StatusTokens) -> tuple[Step, ...]:
+    """SPEC §4 in order: loop guard, identify, thread, dedup, classify, prioritise, route."""
+    return (
+        LoopGuard(),
+        Identify(settings.ticketing),
+        Thread(sha256_hex),
+        Deduplicate(settings.router),
+        Classify(settings.router),
+        Prioritise(settings.router),
+        Route(settings.router, settings.services, settings.teams),
+    )
+
+
+@contextlib.asynccontextmanager
+async def build(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    metrics_registry: CollectorRegistry = REGISTRY,
+) -> AsyncIterator[Okno]:
+    """Build every part; close them in reverse order on exit."""
+    db = Database(settings.database)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    queue: IntakeQueue = RedisIntakeQueue(redis) if redis is not None else MemoryIntakeQueue()
+    secret = load_secret(settings)
+    status_tokens = StatusTokens(secret)
+    planner = NotificationPlanner(settings.notify, status_url=lambda t: _status_url(settings, t))
+    tickets = TicketService(tokens=status_tokens, notices=planner)
+    metrics = IntakeMetrics(metrics_registry)
+    files = FileStore(
+        settings.storage.attachments_dir, max_bytes=settings.storage.max_attachment_bytes
+    )
+    intake = Intake(
+        db=db,
+        queue=queue,
+        files=files,
+        metrics=metrics,
+        now=now,
+        result_timeout=settings.queue.result_timeout_seconds,
+    )
+    router = RouterWorker(
+        db=db,
+        queue=queue,
+        steps=router_steps(settings, status_tokens),
+        tickets=tickets,
+        metrics=metrics,
+        now=now,
+    )
+    registry = ChannelRegistry()
+    dispatcher = Dispatcher(
+        SqlOutboxStore(db.sessionmaker),
+        registry,
+        Renderer(),
+        settings.notify,
+        now=now,
+        metrics_registry=metrics_registry,
+    )
+    okno = Okno(
+        settings=settings,
+        db=db,
+        redis=redis,
+        queue=queue,
+        tickets=tickets,
+        intake=intake,
+        router=router,
+        dispatcher=dispatcher,
+        registry=registry,
+        status_tokens=status_tokens,
+        secret=secret,
+        metrics_registry=metrics_registry,
+        now=now,
+    )
+    try:
+        await queue.start()
+        yield okno
+    finally:
+        await okno.close()
+
+
+def _status_url(settings: Settings, token: str) -> str:
+    return f"{settings.http.public_url.rstrip('/')}/t/{token}"
+
+
+def build_web_app(okno: Okno) -> web.Application:
+    """The one aiohttp app: health, metrics, API, web form and status page."""
+    settings = okno.settings
+    app = web.Application(client_max_size=settings.http.max_body_bytes)
+    shell = HttpShell(db=okno.db, redis=okno.redis, metrics_registry=okno.metrics_registry)
+    api = Api(
+        db=okno.db,
+        intake=okno.intake.accept,
+        tickets=okno.tickets,
+        tokens=TokenChecker(okno.db),
+        services=frozenset(s.id for s in settings.services),
+        status_url=okno.status_url_for,
+        max_attachment_bytes=settings.storage.max_attachment_bytes,
+        now=okno.now,
+    )
+    app.add_routes(shell.routes())
+    app.add_routes(api.routes())
+    app.middlewares.append(shell.error_middleware)
+    return app
+
+
+async def run_router(okno: Okno, stop: asyncio.Event) -> None:
+    """Consume the intake queue; periodically re-queue rows a crash left unrouted."""
+    settings = okno.settings.queue
+
+    async def recover_forever() -> None:
+        await okno.router.recover(older_than=timedelta(0))
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.recovery_interval_seconds)
+            await okno.router.recover(older_than=timedelta(seconds=settings.recovery_interval_seconds))
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(recover_forever(), name="router-recovery")
+        group.create_task(
+            okno.queue.consume(okno.router.handle_batch, stop, settings.batch_size),
+            name="router-consumer",
+        )
+
+
+async def run_http(okno: Okno, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+    runner = web.AppRunner(build_web_app(okno), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, okno.settings.http.host, okno.settings.http.port, reuse_address=True)
+    await site.start()
+    logger.info(
+        "listening",
+        extra={"host": okno.settings.http.host, "port": okno.settings.http.port},
+    )
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        # Stop accepting, let in-flight requests finish (their messages are stored already).
+        await runner.cleanup()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def serve(settings: Settings, *, roles: frozenset[str]) -> None:
+    """Run the given roles (http, router, notify) until SIGTERM/SIGINT, then shut down cleanly."""
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    async with build(settings) as okno, asyncio.TaskGroup() as group:
+        if "router" in roles:
+            group.create_task(run_router(okno, stop), name="router")
+        if "notify" in roles:
+            group.create_task(okno.dispatcher.run(stop), name="notify")
+        if "http" in roles:
+            group.create_task(run_http(okno, stop), name="http")
+    logger.info("stopped")

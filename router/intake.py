@@ -1,0 +1,265 @@
+"""The single way in: store durably, then route; and the worker that routes stored messages."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from channels.base import InboundMessage, StoredFile
+from router.queue import IntakeQueue
+from router.steps import Decision, Routing, Step, priority_of, run_pipeline, ticket_type_of
+from ticketing import inbox
+from ticketing.db import Database
+from ticketing.domain import Attachment, IntakeOutcome, IntakeResult
+from ticketing.files import FileStore
+from ticketing.service import NewTicket, TicketService
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+class IntakeMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.received = Counter(
+            "okno_intake_received", "Inbound messages stored", ["channel"], registry=registry
+        )
+        self.redelivered = Counter(
+            "okno_intake_redelivered",
+            "Inbound messages seen before",
+            ["channel"],
+            registry=registry,
+        )
+        self.routed = Counter(
+            "okno_intake_routed", "Messages routed by outcome", ["outcome"], registry=registry
+        )
+        self.failed = Counter(
+            "okno_intake_failed", "Routing attempts that failed", registry=registry
+        )
+        self.route_seconds = Histogram(
+            "okno_router_batch_seconds", "Time to route one batch", registry=registry
+        )
+
+
+class Intake:
+    """Accepts a message: stores its files and the message, queues it, waits for the answer."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        queue: IntakeQueue,
+        files: FileStore,
+        metrics: IntakeMetrics,
+        now: Callable[[], datetime],
+        result_timeout: float,
+    ) -> None:
+        self._db = db
+        self._queue = queue
+        self._files = files
+        self._metrics = metrics
+        self._now = now
+        self._timeout = result_timeout
+
+    async def accept(self, message: InboundMessage) -> IntakeResult:
+        """Store ``message`` durably and return what became of it.
+
+        The caller may acknowledge its source as soon as this returns (or raises nothing):
+        the message is committed. When routing takes longer than the timeout the answer is
+        ``queued`` and routing finishes in the background.
+        """
+        message = await self._store_files(message)
+        async with self._db.transaction() as session:
+            stored = await inbox.store(
+                session,
+                channel=message.channel.value,
+                external_id=message.external_id,
+                payload=message.to_payload(),
+                now=self._now(),
+            )
+        if stored.result is not None:
+            self._metrics.redelivered.labels(message.channel.value).inc()
+            return stored.result
+        if stored.created:
+            self._metrics.received.labels(message.channel.value).inc()
+        future = self._queue.expect(stored.id)
+        try:
+            await self._queue.submit(stored.id)
+            return await asyncio.wait_for(asyncio.shield(future), timeout=self._timeout)
+        except TimeoutError:
+            return IntakeResult(outcome=IntakeOutcome.QUEUED, ticket_number=None)
+        finally:
+            self._queue.forget(stored.id)
+
+    async def _store_files(self, message: InboundMessage) -> InboundMessage:
+        if not message.attachments:
+            return message
+        stored: list[StoredFile] = list(message.files)
+        for attachment in message.attachments:
+            digest = await self._files.put(attachment.filename, attachment.content)
+            stored.append(
+                StoredFile(
+                    sha256=digest,
+                    filename=attachment.filename,
+                    content_type=attachment.content_type,
+                    size=len(attachment.content),
+                )
+            )
+        return dataclasses.replace(message, files=tuple(stored), attachments=())
+
+
+class RouterWorker:
+    """Routes stored inbox rows; each row in its own transaction, exactly once."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        queue: IntakeQueue,
+        steps: Sequence[Step],
+        tickets: TicketService,
+        metrics: IntakeMetrics,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._queue = queue
+        self._steps = tuple(steps)
+        self._tickets = tickets
+        self._metrics = metrics
+        self._now = now
+
+    async def handle_batch(self, ids: Sequence[int]) -> None:
+        started = time.perf_counter()
+        for inbound_id in ids:
+            result = await self.process(inbound_id)
+            if result is not None:
+                await self._queue.publish(inbound_id, result)
+        self._metrics.route_seconds.observe(time.perf_counter() - started)
+
+    async def process(self, inbound_id: int) -> IntakeResult | None:
+        """Route one inbox row; None if another worker has it or it failed (kept for replay)."""
+        try:
+            async with self._db.transaction() as session:
+                row = await inbox.claim(session, inbound_id)
+                if row is None:
+                    done = await inbox.get(session, inbound_id)
+                    return None if done is None else inbox.result_of(done)
+                message = InboundMessage.from_payload(row.payload)
+                now = self._now()
+                routing = await run_pipeline(
+                    self._steps, Routing(message=message, inbound_id=inbound_id, now=now), session
+                )
+                result = await self._apply(session, routing)
+                inbox.finish(row, result, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._metrics.failed.inc()
+            logger.exception("routing failed", extra={"inbound_id": inbound_id})
+            async with self._db.transaction() as session:
+                row = await inbox.get(session, inbound_id)
+                give_up = row is not None and row.attempts + 1 >= MAX_ATTEMPTS
+                await inbox.record_failure(session, inbound_id, repr(error), give_up=give_up)
+            return None
+        self._metrics.routed.labels(result.outcome.value).inc()
+        logger.info(
+            "message routed",
+            extra={
+                "inbound_id": inbound_id,
+                "channel": message.channel.value,
+                "outcome": result.outcome.value,
+                "ticket": result.ticket_number,
+            },
+        )
+        return result
+
+    async def _apply(self, session: AsyncSession, routing: Routing) -> IntakeResult:
+        message = routing.message
+        files = tuple(
+            Attachment(
+                sha256=f.sha256, filename=f.filename, content_type=f.content_type, size=f.size
+            )
+            for f in message.files
+        )
+        if routing.decision is Decision.IGNORE:
+            return IntakeResult(
+                outcome=IntakeOutcome.IGNORED, ticket_number=None, reason=routing.reason
+            )
+        assert routing.contact is not None  # noqa: S101 - Identify always runs
+        if routing.decision is Decision.APPEND and routing.ticket_number is not None:
+            row = await self._tickets.load(session, routing.ticket_number)
+            await self._tickets.add_requester_message(
+                session,
+                row,
+                text=message.text,
+                author_name=message.sender.name,
+                channel=message.channel,
+                now=routing.now,
+                inbound_id=routing.inbound_id,
+                attachments=files,
+                reason=routing.reason or "reply",
+                acknowledge=routing.acknowledge and routing.reason == "duplicate",
+            )
+            return IntakeResult(
+                outcome=IntakeOutcome.APPENDED, ticket_number=row.id, reason=routing.reason
+            )
+        found = routing.classification
+        decided = routing.priority
+        row = await self._tickets.create(
+            session,
+            NewTicket(
+                subject=_subject_of(message),
+                text=message.text,
+                requester_id=routing.contact.id,
+                author_name=message.sender.name,
+                origin_channel=message.channel,
+                reply_to=message.reply_to,
+                type=ticket_type_of(routing),
+                priority=priority_of(routing),
+                impact=decided.impact if decided else 3,
+                urgency=decided.urgency if decided else 3,
+                service=message.service or (found.service if found else None),
+                category=found.category if found else None,
+                tags=found.tags if found else (),
+                classified=bool(found and found.rule_id),
+                team=routing.team,
+                assignee=routing.assignee,
+                fingerprint=tuple(sorted(routing.fingerprint)),
+                attachments=files,
+                inbound_id=routing.inbound_id,
+                acknowledge=routing.acknowledge,
+                event_data={
+                    "channel": message.channel.value,
+                    "priority_reason": decided.reason if decided else None,
+                    "rule": found.rule_id if found else None,
+                    "confidence": found.confidence if found else 0.0,
+                },
+            ),
+            routing.now,
+        )
+        return IntakeResult(outcome=IntakeOutcome.CREATED, ticket_number=row.id)
+
+    async def recover(self, older_than: timedelta) -> int:
+        """Re-queue inbox rows stored but never routed (a crash between commit and queue)."""
+        async with self._db.read() as session:
+            ids = await inbox.pending_ids(session, self._now() - older_than)
+        for inbound_id in ids:
+            await self._queue.submit(inbound_id)
+        if ids:
+            logger.info("re-queued unrouted messages", extra={"count": len(ids)})
+        return len(ids)
+
+
+def _subject_of(message: InboundMessage) -> str:
+    subject = " ".join(message.subject.split())
+    if subject:
+        return subject[:300]
+    first_line = next((line.strip() for line in message.text.splitlines() if line.strip()), "")
+    return (first_line[:77] + "…") if len(first_line) > 80 else first_line or "(no subject)"
