@@ -28,9 +28,9 @@ from babel.messages.pofile import read_po
 __all__ = [
     "DOMAIN",
     "LOCALES_DIR",
+    "N_",
     "SUPPORTED_LOCALES",
     "Catalogs",
-    "N_",
     "format_datetime",
     "format_duration",
     "format_time",
@@ -122,8 +122,9 @@ def format_datetime(dt: datetime, locale: str, timezone: str) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     # CLDR's "long" date joined with its "short" time: seconds and zone offsets are noise here.
+    # str(): babel annotates a DateTimePattern, but hands back the plain "{1}, {0}" string.
     pattern = (
-        get_datetime_format("long", locale=locale)
+        str(get_datetime_format("long", locale=locale))
         .replace("{1}", get_date_format("long", locale=locale).pattern)
         .replace("{0}", get_time_format("short", locale=locale).pattern)
     )

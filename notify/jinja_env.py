@@ -1,13 +1,14 @@
 """The jinja2 environment of the notification templates: gettext and locale-aware filters.
 
-One environment serves every locale. Templates are rendered with ``_locale``, ``_timezone``
-and ``_now`` (optional) in their context, and the gettext callables and filters read them from there, so nothing
-global is switched per render and the locale stays an explicit argument.
+One environment serves every locale. Templates are rendered with ``_locale``, ``_timezone`` and
+(optionally) ``_now`` in their context; the gettext callables and filters read them from there,
+so nothing global is switched per render and the locale stays an explicit argument.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from gettext import NullTranslations
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -20,22 +21,32 @@ from markupsafe import Markup, escape
 
 from notify.i18n import N_, Catalogs, format_datetime, format_duration, format_time
 
-__all__ = ["PRIORITY_LABELS", "STATUS_LABELS", "build_environment"]
+__all__ = ["build_environment", "priority_labels", "status_labels"]
 
-STATUS_LABELS: dict[str, str] = {
-    "new": N_("New"),
-    "in_progress": N_("In progress"),
-    "waiting": N_("Waiting for your reply"),
-    "resolved": N_("Resolved"),
-    "reopened": N_("Reopened"),
-    "closed": N_("Closed"),
-}
-PRIORITY_LABELS: dict[str, str] = {
-    "critical": N_("Critical"),
-    "high": N_("High"),
-    "medium": N_("Medium"),
-    "low": N_("Low"),
-}
+
+def status_labels(translations: NullTranslations) -> dict[str, str]:
+    """Ticket statuses as the requester reads them."""
+    t = translations
+    return {
+        "new": t.pgettext("ticket status", "New"),
+        "in_progress": t.pgettext("ticket status", "In progress"),
+        "waiting": t.pgettext("ticket status", "Waiting for your reply"),
+        "resolved": t.pgettext("ticket status", "Resolved"),
+        "reopened": t.pgettext("ticket status", "Reopened"),
+        "closed": t.pgettext("ticket status", "Closed"),
+    }
+
+
+def priority_labels(translations: NullTranslations) -> dict[str, str]:
+    """Ticket priorities as the requester reads them."""
+    t = translations
+    return {
+        "critical": t.pgettext("ticket priority", "Critical"),
+        "high": t.pgettext("ticket priority", "High"),
+        "medium": t.pgettext("ticket priority", "Medium"),
+        "low": t.pgettext("ticket priority", "Low"),
+    }
+
 
 # «сегодня в 14:30» reads better than a full date for what is due today or tomorrow.
 _RELATIVE_DAYS: dict[int, str] = {0: N_("today at %(time)s"), 1: N_("tomorrow at %(time)s")}
@@ -66,17 +77,22 @@ def build_environment(templates_dir: Path, catalogs: Catalogs) -> Environment:
         return catalogs.translations(context["_locale"]).ngettext(singular, plural, n)
 
     @pass_context
-    def label(context: Context, value: str, labels: dict[str, str]) -> str:
-        known = labels.get(value)
-        return value if known is None else gettext(context, known)
+    def pgettext(context: Context, ctx: str, message: str) -> str:
+        return catalogs.translations(context["_locale"]).pgettext(ctx, message)
+
+    @pass_context
+    def npgettext(context: Context, ctx: str, singular: str, plural: str, n: int) -> str:
+        return catalogs.translations(context["_locale"]).npgettext(ctx, singular, plural, n)
 
     @pass_context
     def status(context: Context, value: str) -> str:
-        return label(context, value, STATUS_LABELS)
+        translations = catalogs.translations(context["_locale"])
+        return status_labels(translations).get(value, value)
 
     @pass_context
     def priority(context: Context, value: str) -> str:
-        return label(context, value, PRIORITY_LABELS)
+        translations = catalogs.translations(context["_locale"])
+        return priority_labels(translations).get(value, value)
 
     @pass_context
     def datetime_filter(context: Context, value: str | datetime) -> str:
@@ -99,7 +115,9 @@ def build_environment(templates_dir: Path, catalogs: Catalogs) -> Environment:
     # ``install_gettext_callables`` is added by the i18n extension at run time; newstyle makes
     # ``{% trans %}`` escape its variables and format them by name. The extension calls our
     # functions through ``Context.call``, which hands them the render context.
-    cast(Any, env).install_gettext_callables(gettext, ngettext, newstyle=True)
+    cast("Any", env).install_gettext_callables(
+        gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+    )
     env.filters.update(
         status=status,
         priority=priority,

@@ -52,7 +52,7 @@ class Renderer:
     """Renders ``notify/templates/<event>.<format>.j2`` in the recipient's locale and zone.
 
     Args:
-        catalogs: the loaded gettext catalogs.
+        catalogs: the loaded gettext catalogs; by default those under ``locales/``.
         default_locale: used when the requested locale is not supported.
         default_timezone: used when the requested time zone is unknown.
         templates_dir: where the templates live.
@@ -60,13 +60,13 @@ class Renderer:
 
     def __init__(
         self,
-        catalogs: Catalogs,
+        catalogs: Catalogs | None = None,
         *,
         default_locale: str = "ru",
         default_timezone: str = "UTC",
         templates_dir: Path = TEMPLATES_DIR,
     ) -> None:
-        self._catalogs = catalogs
+        self._catalogs = catalogs = Catalogs() if catalogs is None else catalogs
         self._default_locale = default_locale
         self._default_timezone = default_timezone
         self._env = build_environment(templates_dir, catalogs)
@@ -115,9 +115,7 @@ class Renderer:
         return _BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("\n", text)).strip()
 
 
-def to_outbound(
-    item: OutboxItem, rendered: Rendered, capabilities: Capability
-) -> OutboundMessage:
+def to_outbound(item: OutboxItem, rendered: Rendered, capabilities: Capability) -> OutboundMessage:
     """Fit a rendered notification to what the recipient's channel can carry.
 
     Without BUTTONS the links become numbered lines of the text; without HTML only the text
@@ -151,7 +149,7 @@ def to_outbound(
 def _text_with_links(text: str, buttons: tuple[Button, ...]) -> str:
     if not buttons:
         return text
-    lines = [f"{number}. {button.label}: {button.data}" for number, button in _numbered(buttons)]
+    lines = [f"{n}. {button.label}: {button.data}" for n, button in enumerate(buttons, start=1)]
     return text + "\n\n" + "\n".join(lines)
 
 
@@ -160,11 +158,6 @@ def _html_with_links(html: str, buttons: tuple[Button, ...]) -> str:
         return html
     lines = [
         f'{number}. <a href="{escape(button.data)}">{escape(button.label)}</a>'
-        for number, button in _numbered(buttons)
+        for number, button in enumerate(buttons, start=1)
     ]
     return html + "\n\n" + "\n".join(lines)
-
-
-def _numbered(buttons: tuple[Button, ...]) -> list[tuple[int, Button]]:
-    return list(enumerate(buttons, start=1))
-

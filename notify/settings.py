@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, field_validator
 #: Every event the ticket core writes to the outbox; each has ``notify/templates/<event>.*.j2``.
 EVENTS: tuple[str, ...] = (
     "acknowledgement",
+    "appended",
     "public_reply",
     "status_changed",
     "waiting_for_you",
@@ -19,8 +20,8 @@ class NotifySettings(BaseModel):
 
     events: dict[str, bool] = Field(
         default_factory=lambda: dict.fromkeys(EVENTS, True),
-        description="switch per event (acknowledgement, public_reply, status_changed, "
-        "waiting_for_you, resolved); an event left out stays on",
+        description="switch per event (acknowledgement, appended, public_reply, "
+        "status_changed, waiting_for_you, resolved); an event left out stays on",
     )
     max_attempts: int = Field(
         default=8, ge=1, description="send attempts before a notification is marked failed"

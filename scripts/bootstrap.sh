@@ -55,7 +55,8 @@ if ! find_uv; then
     log "uv not found: pip install uv==${UV_VERSION}"
     # Debian's own python3 is "externally managed" (PEP 668); uv is a self-contained binary,
     # so installing it next to the system packages is harmless.
-    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check \
+    PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet \
+        --disable-pip-version-check \
         "uv==${UV_VERSION}"
     # pip may put the script outside PATH (or behind a stale pyenv shim): use the module.
     find_uv || UV=(python3 -m uv)

@@ -8,8 +8,6 @@
 # argument goes to `okno serve`. Every setting can also come from OKNO_SECTION__KEY variables.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
 serve_args=()
 while (($#)); do
     case $1 in
@@ -36,9 +34,12 @@ if [[ -n ${OKNO_CONFIG:-} ]]; then
         echo "run.sh: config file ${OKNO_CONFIG} does not exist" >&2
         exit 2
     }
+    # Absolute before the cd below: relative paths are meant from the caller's directory.
     OKNO_CONFIG=$(realpath "${OKNO_CONFIG}")
     export OKNO_CONFIG
 fi
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/bootstrap.sh
 # The default SQLite database and attachments live under the data dir; SQLite does not create

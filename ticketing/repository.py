@@ -198,7 +198,7 @@ class TicketRepository:
             )
             .group_by(TicketRow.assignee)
         )
-        return {name: count for name, count in (await self.session.execute(stmt)).tuples() if name}
+        return {name: count for name, count in (await self.session.execute(stmt)).all() if name}
 
     async def list(self, flt: TicketFilter) -> list[Ticket]:
         stmt = _with_requester(select(TicketRow)).order_by(TicketRow.id.desc()).limit(flt.limit)

@@ -1,0 +1,1 @@
+"""The web form channel: a public form and a JSON endpoint for embedding."""

@@ -1,0 +1,1 @@
+"""The web pages okno serves itself (the private ticket status page)."""

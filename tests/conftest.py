@@ -1,0 +1,144 @@
+"""Shared fixtures: one suite, run once per backend (OKNO_TEST_BACKEND=sqlite | postgres).
+
+The embedded run uses a fresh SQLite file per test and the in-process queue; the scaled run
+uses a scratch PostgreSQL database (migrated once, truncated per test) and a real Redis. A
+backend that cannot be reached fails the run: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from okno.app import Okno, build
+from okno.settings import Settings
+from ticketing.db import Database, DatabaseSettings
+from ticketing.migrate import upgrade
+from ticketing.models import Base
+from ticketing.settings import ServiceSettings, TeamSettings
+
+BACKEND = os.environ.get("OKNO_TEST_BACKEND", "sqlite")
+ADMIN_PG_URL = os.environ.get(
+    "OKNO_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("OKNO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def pytest_report_header() -> str:
+    return f"okno backend: {BACKEND}"
+
+
+async def _create_scratch_pg() -> str:
+    admin = make_url(ADMIN_PG_URL)
+    name = f"okno_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    db = Database(DatabaseSettings(url=admin.render_as_string(hide_password=False)))
+    async with db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await db.dispose()
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    scratch = Database(DatabaseSettings(url=url))
+    await upgrade(scratch.engine)
+    await scratch.dispose()
+    return url
+
+
+async def _drop_scratch_pg(url: str) -> None:
+    name = make_url(url).database
+    db = Database(DatabaseSettings(url=ADMIN_PG_URL))
+    async with db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await db.dispose()
+
+
+async def _migrated_sqlite_template(path: Path) -> None:
+    db = Database(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
+    await upgrade(db.engine)
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def _database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database to start each test from (a file to copy, or a PostgreSQL URL)."""
+    if BACKEND == "postgres":
+        url = asyncio.run(_create_scratch_pg())
+        yield url
+        asyncio.run(_drop_scratch_pg(url))
+    else:
+        path = tmp_path_factory.mktemp("template") / "okno.db"
+        asyncio.run(_migrated_sqlite_template(path))
+        yield str(path)
+
+
+@pytest.fixture
+async def database_url(_database_template: str, tmp_path: Path) -> str:
+    if BACKEND == "postgres":
+        db = Database(DatabaseSettings(url=_database_template))
+        tables = ", ".join(
+            t.name for t in Base.metadata.sorted_tables
+        )
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await db.dispose()
+        return _database_template
+    target = tmp_path / "okno.db"
+    shutil.copyfile(_database_template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+async def redis_url() -> str | None:
+    if BACKEND != "postgres":
+        return None
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()
+    await redis.aclose()
+    return REDIS_URL
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str | None, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=SecretStr("test-secret-" + "x" * 32),
+        data_dir=tmp_path / "var",
+        storage={"attachments_dir": tmp_path / "attachments", "max_attachment_bytes": 64 * 1024},
+        services=[
+            ServiceSettings(id="email", name={"ru": "Почта", "en": "E-mail"}, team="l1"),
+            ServiceSettings(id="printing", name={"ru": "Печать", "en": "Printing"}, team="l1"),
+            ServiceSettings(id="vpn", name={"ru": "VPN", "en": "VPN"}, team="network"),
+        ],
+        teams=[
+            TeamSettings(id="l1", name="Первая линия", members=["anna", "boris"]),
+            TeamSettings(id="network", name="Сеть", members=["ivan"]),
+        ],
+        queue={"result_timeout_seconds": 10.0, "recovery_interval_seconds": 1.0},
+    )
+
+
+@pytest.fixture
+async def okno(settings: Settings) -> AsyncIterator[Okno]:
+    """Every part built from the test settings, with the router consuming in the background."""
+    from okno.app import run_router  # noqa: PLC0415
+
+    async with build(settings, metrics_registry=CollectorRegistry()) as built:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_router(built, stop))
+        try:
+            yield built
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=10)

@@ -1,0 +1,232 @@
+"""The intake pipeline end to end on the configured backend: store → route → ticket → outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from channels.base import InboundAttachment, InboundMessage, Sender, ThreadRefs
+from okno.app import Okno
+from ticketing.domain import ChannelKind, IntakeOutcome, ReplyAddress, Status
+from ticketing.models import (
+    CommentRow,
+    ContactRow,
+    IdentityRow,
+    InboundMessageRow,
+    OutboxRow,
+    TicketEventRow,
+    TicketRow,
+)
+
+
+def message(
+    text: str,
+    *,
+    email: str = "ivanov@example.ru",
+    external_id: str | None = None,
+    subject: str = "",
+    channel: ChannelKind = ChannelKind.API,
+    **kwargs: object,
+) -> InboundMessage:
+    return InboundMessage(
+        channel=channel,
+        external_id=external_id or uuid.uuid4().hex,
+        sender=Sender(name="Иван Иванов", email=email),
+        subject=subject,
+        text=text,
+        reply_to=ReplyAddress(channel=ChannelKind.EMAIL, address=email),
+        received_at=datetime.now(UTC),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def count(okno: Okno, model: type[object]) -> int:
+    async with okno.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_new_message_creates_ticket_with_acknowledgement_in_outbox(okno: Okno) -> None:
+    result = await okno.intake.accept(
+        message("Не печатает принтер на третьем этаже", subject="Принтер")
+    )
+    assert result.outcome is IntakeOutcome.CREATED
+    assert result.ticket_number is not None
+    async with okno.db.read() as session:
+        ticket = await session.get_one(TicketRow, result.ticket_number)
+        assert ticket.status == "new"
+        assert ticket.subject == "Принтер"
+        outbox = (await session.scalars(select(OutboxRow))).all()
+        assert [(o.template, o.channel, o.address) for o in outbox] == [
+            ("acknowledgement", "email", "ivanov@example.ru")
+        ]
+        assert outbox[0].payload["ticket_number"] == result.ticket_number
+        assert outbox[0].payload["status_url"].endswith(
+            "/t/" + okno.status_tokens.token_for(result.ticket_number)
+        )
+        inbound = (await session.scalars(select(InboundMessageRow))).one()
+        assert (inbound.state, inbound.outcome, inbound.ticket_id) == (
+            "done",
+            "created",
+            result.ticket_number,
+        )
+
+
+async def test_redelivery_returns_the_same_answer_and_creates_nothing_when_id_repeats(
+    okno: Okno,
+) -> None:
+    first = await okno.intake.accept(message("VPN не подключается", external_id="ext-1"))
+    again = await okno.intake.accept(message("VPN не подключается", external_id="ext-1"))
+    assert again == first
+    assert await count(okno, TicketRow) == 1
+    assert await count(okno, InboundMessageRow) == 1
+    assert await count(okno, OutboxRow) == 1
+
+
+async def test_same_requester_same_problem_joins_open_ticket_across_channels(okno: Okno) -> None:
+    first = await okno.intake.accept(
+        message("Не могу зайти в почту, пишет неверный пароль", subject="Почта")
+    )
+    second = await okno.intake.accept(
+        message(
+            "Почта не открывается: не получается зайти, неверный пароль",
+            channel=ChannelKind.WEBFORM,
+        )
+    )
+    assert second.outcome is IntakeOutcome.APPENDED
+    assert second.ticket_number == first.ticket_number
+    async with okno.db.read() as session:
+        comments = (await session.scalars(select(CommentRow))).all()
+        assert len(comments) == 2
+        templates = (await session.scalars(select(OutboxRow.template))).all()
+        assert sorted(templates) == ["acknowledgement", "appended"]
+
+
+async def test_different_problem_of_same_requester_opens_a_new_ticket(okno: Okno) -> None:
+    first = await okno.intake.accept(message("Не могу зайти в почту, неверный пароль"))
+    second = await okno.intake.accept(message("Сломался монитор, мерцает экран и гаснет"))
+    assert second.outcome is IntakeOutcome.CREATED
+    assert second.ticket_number != first.ticket_number
+
+
+async def test_ticket_number_reference_threads_only_for_the_requester(okno: Okno) -> None:
+    first = await okno.intake.accept(message("Нужен доступ к общей папке бухгалтерии"))
+    assert first.ticket_number is not None
+    own = await okno.intake.accept(
+        message("Дополнение: папка \\\\srv\\buh", refs=ThreadRefs(ticket_number=first.ticket_number))
+    )
+    assert own.outcome is IntakeOutcome.APPENDED
+    assert own.ticket_number == first.ticket_number
+    stranger = await okno.intake.accept(
+        message(
+            "Закройте эту заявку",
+            email="chuzhoy@example.ru",
+            refs=ThreadRefs(ticket_number=first.ticket_number),
+        )
+    )
+    assert stranger.outcome is IntakeOutcome.CREATED
+    assert stranger.ticket_number != first.ticket_number
+
+
+async def test_reply_while_waiting_moves_ticket_back_to_work(okno: Okno) -> None:
+    first = await okno.intake.accept(message("Не работает сканер в переговорной"))
+    assert first.ticket_number is not None
+    async with okno.db.transaction() as session:
+        await okno.tickets.change_status(
+            session, first.ticket_number, Status.WAITING, actor="anna", now=okno.now()
+        )
+    await okno.intake.accept(
+        message("Модель Canon, стоит у окна", refs=ThreadRefs(ticket_number=first.ticket_number))
+    )
+    async with okno.db.read() as session:
+        ticket = await session.get_one(TicketRow, first.ticket_number)
+        assert ticket.status == "in_progress"
+
+
+async def test_bounce_creates_no_ticket_and_auto_reply_gets_no_acknowledgement(okno: Okno) -> None:
+    bounce = await okno.intake.accept(message("Delivery failed", auto_generated="bounce"))
+    assert bounce.outcome is IntakeOutcome.IGNORED
+    assert bounce.ticket_number is None
+    auto = await okno.intake.accept(
+        message("Я в отпуске до понедельника", email="otpusk@example.ru", auto_generated="auto-replied")
+    )
+    assert auto.outcome is IntakeOutcome.CREATED
+    assert await count(okno, OutboxRow) == 0
+
+
+async def test_sender_with_several_addresses_becomes_one_contact(okno: Okno) -> None:
+    both = InboundMessage(
+        channel=ChannelKind.WEBFORM,
+        external_id="form-1",
+        sender=Sender(name="Пётр", email="petr@example.ru", phone="+79121234567"),
+        text="Не работает интернет в кабинете 301",
+    )
+    await okno.intake.accept(both)
+    by_phone = InboundMessage(
+        channel=ChannelKind.PHONE,
+        external_id="call-1",
+        sender=Sender(phone="+79121234567"),
+        text="Пропущенный звонок",
+    )
+    await okno.intake.accept(by_phone)
+    assert await count(okno, ContactRow) == 1
+    assert await count(okno, IdentityRow) == 2
+
+
+async def test_routing_assigns_team_by_service_and_least_loaded_member(okno: Okno) -> None:
+    numbers = []
+    for index in range(3):
+        result = await okno.intake.accept(
+            message(f"Проблема номер {index} с почтовым ящиком {index}", email=f"u{index}@x.ru", service="email")
+        )
+        numbers.append(result.ticket_number)
+    async with okno.db.read() as session:
+        rows = (await session.scalars(select(TicketRow).order_by(TicketRow.id))).all()
+    assert [r.team for r in rows] == ["l1", "l1", "l1"]
+    assert [r.assignee for r in rows] == ["anna", "boris", "anna"]
+
+
+async def test_attachments_are_stored_and_linked_to_the_first_comment(okno: Okno) -> None:
+    result = await okno.intake.accept(
+        message(
+            "Скриншот ошибки во вложении",
+            attachments=(
+                InboundAttachment(filename="ошибка.png", content_type="image/png", content=b"\x89PNG.."),
+            ),
+        )
+    )
+    assert result.ticket_number is not None
+    async with okno.db.read() as session:
+        detail_events = (await session.scalars(select(TicketEventRow.kind))).all()
+    assert "created" in detail_events
+    async with okno.db.read() as session:
+        from ticketing.repository import TicketRepository
+
+        detail = await TicketRepository(session).detail(result.ticket_number, public_only=True)
+    assert detail is not None
+    [attachment] = detail.comments[0].attachments
+    assert attachment.filename == "ошибка.png"
+    assert await okno.intake._files.read(attachment.sha256) == b"\x89PNG.."
+
+
+async def test_unrouted_message_is_recovered_after_a_crash_between_commit_and_queue(
+    okno: Okno,
+) -> None:
+    from ticketing import inbox
+
+    stranded = message("Потерянное сообщение после сбоя", external_id="stranded")
+    async with okno.db.transaction() as session:
+        await inbox.store(
+            session,
+            channel=stranded.channel.value,
+            external_id=stranded.external_id,
+            payload=stranded.to_payload(),
+            now=okno.now(),
+        )
+    from datetime import timedelta
+
+    assert await okno.router.recover(older_than=timedelta(0)) == 1
+    again = await okno.intake.accept(stranded)
+    assert again.outcome is IntakeOutcome.CREATED
+    assert await count(okno, TicketRow) == 1

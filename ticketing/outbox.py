@@ -1,0 +1,194 @@
+"""The SQL side of the notification outbox, on SQLite and PostgreSQL.
+
+Producers call :func:`add_entries` inside the transaction that changed the ticket. The
+dispatcher claims due rows with :meth:`SqlOutboxStore.claim_due`: a claim increments
+``attempts`` and hides the row for a lease, so a crashed sender's rows come back later and two
+dispatchers never hold the same row at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ticketing.domain import ChannelKind, OutboxEntry, OutboxItem, ReplyAddress
+from ticketing.models import OutboxRow, TicketEventRow
+
+__all__ = ["DEFAULT_LEASE", "SqlOutboxStore", "add_entries"]
+
+DEFAULT_LEASE = timedelta(seconds=60)
+_MAX_ERROR_CHARS = 2000
+
+
+async def add_entries(session: AsyncSession, entries: Sequence[OutboxEntry], now: datetime) -> int:
+    """Queue ``entries`` for sending now; an already queued idempotency key is ignored.
+
+    Runs in the caller's transaction and never commits. Returns how many rows were new.
+
+    Raises:
+        NotImplementedError: the database is neither SQLite nor PostgreSQL.
+    """
+    if not entries:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert: Any = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:
+        msg = f"outbox insert is not implemented for {dialect}"
+        raise NotImplementedError(msg)
+    rows = [
+        {
+            "idempotency_key": entry.idempotency_key,
+            "ticket_id": entry.ticket_id,
+            "channel": entry.recipient.channel.value,
+            "address": entry.recipient.address,
+            "thread_hint": entry.recipient.thread_hint,
+            "template": entry.template,
+            "locale": entry.locale,
+            "timezone": entry.timezone,
+            "payload": entry.payload,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for entry in entries
+    ]
+    statement = (
+        insert(OutboxRow).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    result = cast("CursorResult[Any]", await session.execute(statement))
+    return result.rowcount
+
+
+class SqlOutboxStore:
+    """Claims and settles outbox rows; each method is its own short transaction.
+
+    Args:
+        sessionmaker: sessions on the ticket database.
+        lease: how long a claimed row stays hidden from other claims.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._lease = lease
+
+    async def claim_due(
+        self, now: datetime, limit: int, channels: Collection[ChannelKind]
+    ) -> list[OutboxItem]:
+        """Take up to ``limit`` pending rows due by ``now`` for ``channels``, oldest due first.
+
+        Each claimed row has ``attempts`` incremented (the returned value counts this attempt)
+        and ``next_attempt_at`` pushed to ``now + lease``.
+        """
+        if not channels or limit < 1:
+            return []
+        due = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.state == "pending",
+                OutboxRow.next_attempt_at <= now,
+                OutboxRow.channel.in_([kind.value for kind in channels]),
+            )
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+        )
+        claim = update(OutboxRow).values(
+            attempts=OutboxRow.attempts + 1, next_attempt_at=now + self._lease
+        )
+        async with self._sessionmaker.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # Rows another dispatcher holds are skipped, not waited for; the lock lasts
+                # until this transaction commits the lease.
+                ids = list(await session.scalars(due.with_for_update(skip_locked=True)))
+                if not ids:
+                    return []
+                claim = claim.where(OutboxRow.id.in_(ids))
+            else:
+                # SQLite has one writer at a time, and an UPDATE that picks its own rows starts
+                # as a write: the pick and the lease happen under the same lock.
+                claim = claim.where(OutboxRow.id.in_(due))
+            rows = list(
+                await session.scalars(
+                    claim.returning(OutboxRow), execution_options={"synchronize_session": False}
+                )
+            )
+        return [_item(row) for row in sorted(rows, key=lambda row: row.id)]
+
+    async def mark_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
+        """Record a successful send; the row is never claimed again."""
+        async with self._sessionmaker.begin() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == outbox_id, OutboxRow.state == "pending")
+                .values(state="sent", external_id=external_id, sent_at=now)
+            )
+
+    async def mark_retry(self, outbox_id: int, error: str, next_attempt_at: datetime) -> None:
+        """Keep the row pending and due again at ``next_attempt_at``."""
+        async with self._sessionmaker.begin() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == outbox_id, OutboxRow.state == "pending")
+                .values(last_error=error[:_MAX_ERROR_CHARS], next_attempt_at=next_attempt_at)
+            )
+
+    async def mark_failed(self, outbox_id: int, error: str, now: datetime) -> None:
+        """Give up on the row and tell the agents with a ``notification_failed`` event."""
+        error = error[:_MAX_ERROR_CHARS]
+        async with self._sessionmaker.begin() as session:
+            row = await session.scalar(
+                update(OutboxRow)
+                .where(OutboxRow.id == outbox_id, OutboxRow.state == "pending")
+                .values(state="failed", last_error=error)
+                .returning(OutboxRow),
+                execution_options={"synchronize_session": False},
+            )
+            if row is None or row.ticket_id is None:
+                return
+            session.add(
+                TicketEventRow(
+                    ticket_id=row.ticket_id,
+                    kind="notification_failed",
+                    actor="system",
+                    data={
+                        "outbox_id": row.id,
+                        "template": row.template,
+                        "channel": row.channel,
+                        "address": row.address,
+                        "attempts": row.attempts,
+                        "error": error,
+                    },
+                    created_at=now,
+                )
+            )
+
+
+def _item(row: OutboxRow) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        attempts=row.attempts,
+        entry=OutboxEntry(
+            idempotency_key=row.idempotency_key,
+            ticket_id=row.ticket_id,
+            recipient=ReplyAddress(
+                channel=ChannelKind(row.channel), address=row.address, thread_hint=row.thread_hint
+            ),
+            template=row.template,
+            locale=row.locale,
+            timezone=row.timezone,
+            payload=dict(row.payload),
+        ),
+    )
