@@ -212,7 +212,9 @@ async def run_router(okno: Okno, stop: asyncio.Event) -> None:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.recovery_interval_seconds)
-            await okno.router.recover(older_than=timedelta(seconds=settings.recovery_interval_seconds))
+            await okno.router.recover(
+                older_than=timedelta(seconds=settings.recovery_interval_seconds)
+            )
 
     async with asyncio.TaskGroup() as group:
         group.create_task(recover_forever(), name="router-recovery")
@@ -225,7 +227,9 @@ async def run_router(okno: Okno, stop: asyncio.Event) -> None:
 async def run_http(okno: Okno, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
     runner = web.AppRunner(build_web_app(okno), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, okno.settings.http.host, okno.settings.http.port, reuse_address=True)
+    site = web.TCPSite(
+        runner, okno.settings.http.host, okno.settings.http.port, reuse_address=True
+    )
     await site.start()
     logger.info(
         "listening",
@@ -250,7 +254,7 @@ async def serve(settings: Settings, *, roles: frozenset[str]) -> None:
     """Run the given roles (http, router, notify) until SIGTERM/SIGINT, then shut down cleanly."""
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(Path(settings.data_dir).mkdir, parents=True, exist_ok=True)
     async with build(settings) as okno, asyncio.TaskGroup() as group:
         if "router" in roles:
             group.create_task(run_router(okno, stop), name="router")

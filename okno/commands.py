@@ -45,7 +45,7 @@ async def check(settings: Settings) -> list[CheckResult]:
                 await session.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one_or_none()
         results.append(("database", True, f"{db.dialect}, schema {revision or 'empty'}"))
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
+    except Exception as exc:
         results.append(("database", False, f"{exc.__class__.__name__}: {exc}"))
     finally:
         await db.dispose()
@@ -54,7 +54,7 @@ async def check(settings: Settings) -> list[CheckResult]:
         try:
             await redis.ping()
             results.append(("redis", True, settings.redis_url.split("@")[-1]))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             results.append(("redis", False, f"{exc.__class__.__name__}: {exc}"))
         finally:
             await redis.aclose()

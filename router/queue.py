@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -187,7 +187,7 @@ class RedisIntakeQueue:
                     inbound_id, result = _decode(message["data"])
                     self._waiters.resolve(inbound_id, result)
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def expect(self, inbound_id: int) -> asyncio.Future[IntakeResult]:
         return self._waiters.expect(inbound_id)
@@ -217,7 +217,13 @@ class RedisIntakeQueue:
                     count=batch_size,
                     block=self._block_ms,
                 )
-                entries = [e for _stream, stream_entries in response for e in stream_entries]
+                # RESP2 answers [[stream, entries]]; RESP3 answers {stream: entries}.
+                streams = response.items() if isinstance(response, dict) else response
+                entries = [
+                    cast("tuple[bytes, dict[bytes, bytes]]", tuple(e))
+                    for _stream, stream_entries in streams
+                    for e in stream_entries
+                ]
             if not entries:
                 continue
             ids = [int(fields[b"id"]) for _entry_id, fields in entries]

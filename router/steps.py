@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -27,6 +27,8 @@ from router.thread import find_thread
 from ticketing.domain import Contact, Priority, TicketType
 from ticketing.repository import TicketRepository
 from ticketing.settings import ServiceSettings, TeamSettings, TicketingSettings
+
+StatusHasher = Callable[[str], str]  # SHA-256 hex of a status token, for lookup
 
 
 class Decision(enum.StrEnum):
@@ -121,7 +123,8 @@ class Deduplicate:
         self._threshold = settings.dedup_similarity_threshold
 
     async def __call__(self, routing: Routing, session: AsyncSession) -> Routing:
-        assert routing.contact is not None  # noqa: S101 - Identify runs first
+        contact = routing.contact
+        assert contact is not None  # noqa: S101 - Identify runs first
         message = routing.message
         prints = fingerprint(message.subject, message.text)
         routing = routing.but(fingerprint=prints)
@@ -129,7 +132,7 @@ class Deduplicate:
             return routing
         number = await find_duplicate(
             session,
-            requester_id=routing.contact.id,
+            requester_id=contact.id,
             prints=prints,
             since=routing.now - self._window,
             threshold=self._threshold,
@@ -201,12 +204,6 @@ class Route:
             loads = await TicketRepository(session).open_counts(members)
             assignee = least_loaded(members, loads)
         return routing.but(team=team, assignee=assignee)
-
-
-class StatusHasher(Protocol):
-    def __call__(self, token: str) -> str:
-        """SHA-256 hex of a status token, for lookup."""
-        ...
 
 
 def _service_of(routing: Routing) -> str | None:

@@ -86,9 +86,7 @@ def _database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 async def database_url(_database_template: str, tmp_path: Path) -> str:
     if BACKEND == "postgres":
         db = Database(DatabaseSettings(url=_database_template))
-        tables = ", ".join(
-            t.name for t in Base.metadata.sorted_tables
-        )
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         async with db.engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await db.dispose()
@@ -132,7 +130,7 @@ def settings(database_url: str, redis_url: str | None, tmp_path: Path) -> Settin
 @pytest.fixture
 async def okno(settings: Settings) -> AsyncIterator[Okno]:
     """Every part built from the test settings, with the router consuming in the background."""
-    from okno.app import run_router  # noqa: PLC0415
+    from okno.app import run_router
 
     async with build(settings, metrics_registry=CollectorRegistry()) as built:
         stop = asyncio.Event()

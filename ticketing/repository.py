@@ -128,7 +128,7 @@ def comment_from_row(row: CommentRow) -> Comment:
     )
 
 
-def _with_requester(stmt: Select[tuple[TicketRow]]) -> Select[tuple[TicketRow]]:
+def _with_requester(stmt: Select[TicketRow]) -> Select[TicketRow]:
     return stmt.options(selectinload(TicketRow.requester))
 
 

@@ -16,10 +16,8 @@ on an unverified address, and the link would open someone else's ticket.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import ceil
 from typing import Any
@@ -27,23 +25,16 @@ from typing import Any
 from aiohttp import web
 
 from channels.base import IntakeSink
+from channels.webform.checks import Accepted, SubmissionChecks
 from channels.webform.csrf import FIELD_NAME, CsrfGuard
-from channels.webform.normalize import (
-    FieldError,
-    Limits,
-    Submission,
-    to_inbound,
-    validate_submission,
-)
+from channels.webform.normalize import FieldError, Limits
 from channels.webform.ratelimit import RateLimiter
 from channels.webform.render import FormPages, field_messages
-from channels.webform.responses import client_ip, html_response, json_response
+from channels.webform.responses import html_response, json_response
 from channels.webform.settings import WebformSettings
 from channels.webform.texts import negotiate_locale, text
-from channels.webform.uploads import BodyError, Upload, read_form, read_json
-from ticketing.domain import IntakeOutcome, IntakeResult
+from channels.webform.uploads import BodyError, read_form, read_json
 
-logger = logging.getLogger(__name__)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)

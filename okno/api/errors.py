@@ -53,7 +53,9 @@ async def parse_json(request: web.Request, model: type[ModelT]) -> ModelT:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ApiError(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise ApiError(
+            400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -154,7 +154,9 @@ class Api:
     async def post_message(self, request: web.Request) -> web.Response:
         body = await parse_json(request, MessageIn)
         if body.service is not None and body.service not in self._services:
-            raise ApiError(422, "invalid request", {"service": f"unknown service {body.service!r}"})
+            raise ApiError(
+                422, "invalid request", {"service": f"unknown service {body.service!r}"}
+            )
         attachments = []
         for index, item in enumerate(body.attachments):
             content = item.content()
@@ -162,8 +164,10 @@ class Api:
                 raise ApiError(
                     413,
                     "attachment too large",
-                    {f"attachments.{index}": f"{len(content)} bytes; the limit is "
-                     f"{self._max_attachment_bytes} bytes"},
+                    {
+                        f"attachments.{index}": f"{len(content)} bytes; the limit is "
+                        f"{self._max_attachment_bytes} bytes"
+                    },
                 )
             attachments.append(
                 InboundAttachment(
@@ -261,7 +265,12 @@ class Api:
         try:
             async with self._db.transaction() as session:
                 ticket = await self._tickets.change_status(
-                    session, number, body.status, actor=body.actor, now=self._now(), comment=body.comment
+                    session,
+                    number,
+                    body.status,
+                    actor=body.actor,
+                    now=self._now(),
+                    comment=body.comment,
                 )
         except TicketNotFoundError as exc:
             raise ApiError(404, str(exc)) from exc

@@ -93,7 +93,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/api/v1/messages": {
                 "post": {
-                    "summary": "Submit a message from any channel (idempotent on channel + external_id)",
+                    "summary": "Submit a message from any channel (idempotent per external_id)",
                     "requestBody": _body(MessageIn),
                     "responses": _responses(202, MessageOut, 400, 413, 415, 422),
                 }

@@ -257,7 +257,7 @@ def _locale(request: web.Request) -> str:
     return negotiate_locale(request.query.get("lang"), request.headers.get("Accept-Language"))
 
 
-def _back(token: str, locale: str = "ru") -> str:
+def _back(token: str, locale: str) -> str:
     return f"/t/{token}?lang={locale}"
 
 

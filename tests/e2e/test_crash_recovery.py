@@ -44,7 +44,9 @@ class Service:
             **os.environ,
             "OKNO_DATABASE_URL": settings.database_url,
             "OKNO_HTTP__PORT": str(port),
-            "OKNO_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
+            "OKNO_SECRET_KEY": settings.secret_key.get_secret_value()
+            if settings.secret_key
+            else "",
             "OKNO_DATA_DIR": str(settings.data_dir),
             "OKNO_STORAGE__ATTACHMENTS_DIR": str(settings.storage.attachments_dir),
         }
@@ -73,15 +75,16 @@ class Service:
                 self.process.kill()
                 self.process.wait()
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_ready(self, within: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
         async with aiohttp.ClientSession() as http:
             while True:
                 with contextlib.suppress(aiohttp.ClientError):
                     async with http.get(f"http://127.0.0.1:{self.port}/readyz") as response:
                         if response.status == 200:
                             return
-                assert self.process is not None and self.process.poll() is None, self.log.read_text()
+                assert self.process is not None
+                assert self.process.poll() is None, self.log.read_text()
                 if asyncio.get_running_loop().time() > deadline:
                     raise AssertionError("service did not become ready:\n" + self.log.read_text())
                 await asyncio.sleep(0.1)
@@ -121,7 +124,7 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
                 async with http.post(url, json=payload(index), headers=headers) as response:
                     if response.status == 202:
                         answered[index] = (await response.json())["ticket_number"]
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass  # no answer: like any real source, it will be sent again
             if len(answered) >= KILL_AFTER and not killed.is_set():
                 killed.set()
@@ -165,8 +168,11 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
             select(func.count()).where(OutboxRow.template == "acknowledgement")
         )
         mapping = dict(
-            (await session.execute(select(InboundMessageRow.external_id, InboundMessageRow.ticket_id)))
-            .all()
+            (
+                await session.execute(
+                    select(InboundMessageRow.external_id, InboundMessageRow.ticket_id)
+                )
+            ).all()
         )
     await db.dispose()
     assert (pending, inbound, tickets, acks) == (0, TOTAL, TOTAL, TOTAL)

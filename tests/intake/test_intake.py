@@ -62,8 +62,10 @@ async def test_new_message_creates_ticket_with_acknowledgement_in_outbox(okno: O
             ("acknowledgement", "email", "ivanov@example.ru")
         ]
         assert outbox[0].payload["ticket_number"] == result.ticket_number
-        assert outbox[0].payload["status_url"].endswith(
-            "/t/" + okno.status_tokens.token_for(result.ticket_number)
+        assert (
+            outbox[0]
+            .payload["status_url"]
+            .endswith("/t/" + okno.status_tokens.token_for(result.ticket_number))
         )
         inbound = (await session.scalars(select(InboundMessageRow))).one()
         assert (inbound.state, inbound.outcome, inbound.ticket_id) == (
@@ -114,7 +116,9 @@ async def test_ticket_number_reference_threads_only_for_the_requester(okno: Okno
     first = await okno.intake.accept(message("Нужен доступ к общей папке бухгалтерии"))
     assert first.ticket_number is not None
     own = await okno.intake.accept(
-        message("Дополнение: папка \\\\srv\\buh", refs=ThreadRefs(ticket_number=first.ticket_number))
+        message(
+            "Дополнение: папка \\\\srv\\buh", refs=ThreadRefs(ticket_number=first.ticket_number)
+        )
     )
     assert own.outcome is IntakeOutcome.APPENDED
     assert own.ticket_number == first.ticket_number
@@ -149,7 +153,9 @@ async def test_bounce_creates_no_ticket_and_auto_reply_gets_no_acknowledgement(o
     assert bounce.outcome is IntakeOutcome.IGNORED
     assert bounce.ticket_number is None
     auto = await okno.intake.accept(
-        message("Я в отпуске до понедельника", email="otpusk@example.ru", auto_generated="auto-replied")
+        message(
+            "Я в отпуске до понедельника", email="otpusk@example.ru", auto_generated="auto-replied"
+        )
     )
     assert auto.outcome is IntakeOutcome.CREATED
     assert await count(okno, OutboxRow) == 0
@@ -178,7 +184,11 @@ async def test_routing_assigns_team_by_service_and_least_loaded_member(okno: Okn
     numbers = []
     for index in range(3):
         result = await okno.intake.accept(
-            message(f"Проблема номер {index} с почтовым ящиком {index}", email=f"u{index}@x.ru", service="email")
+            message(
+                f"Проблема номер {index} с почтовым ящиком {index}",
+                email=f"u{index}@x.ru",
+                service="email",
+            )
         )
         numbers.append(result.ticket_number)
     async with okno.db.read() as session:
@@ -192,7 +202,9 @@ async def test_attachments_are_stored_and_linked_to_the_first_comment(okno: Okno
         message(
             "Скриншот ошибки во вложении",
             attachments=(
-                InboundAttachment(filename="ошибка.png", content_type="image/png", content=b"\x89PNG.."),
+                InboundAttachment(
+                    filename="ошибка.png", content_type="image/png", content=b"\x89PNG.."
+                ),
             ),
         )
     )

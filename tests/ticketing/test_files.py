@@ -19,7 +19,7 @@ async def test_content_is_stored_once_under_its_sha256(tmp_path: Path) -> None:
 
 async def test_put_is_refused_when_content_exceeds_the_limit(tmp_path: Path) -> None:
     store = FileStore(tmp_path, max_bytes=4)
-    with pytest.raises(AttachmentTooLargeError, match="big.bin"):
+    with pytest.raises(AttachmentTooLargeError, match=r"big\.bin"):
         await store.put("big.bin", b"12345")
     assert not any(tmp_path.rglob("*"))
 

@@ -97,3 +97,13 @@ async def test_forwarded_for_is_ignored_when_not_trusted(harness: Harness) -> No
     )
 
     assert response.status == 429
+
+
+@pytest.mark.parametrize("trust_forwarded_for", [True])
+async def test_unparsable_forwarded_for_falls_back_to_the_peer(harness: Harness) -> None:
+    response = await harness.client.post(
+        API, json=api_body("a@example.com"), headers={"X-Forwarded-For": "unknown, 10.0.0.1"}
+    )
+
+    assert response.status == 202
+    assert harness.sink.messages[0].meta == {"client_ip": "127.0.0.1"}
