@@ -5,6 +5,7 @@ Called inside the transaction that changed the ticket, so the outbox rows commit
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify.settings import NotifySettings
 from ticketing.domain import Notice, OutboxEntry
 from ticketing.outbox import add_entries
+
+logger = logging.getLogger(__name__)
 
 
 class NotificationPlanner:
@@ -29,9 +32,19 @@ class NotificationPlanner:
         entries = [entry for notice in notices if (entry := self.entry_for(notice)) is not None]
         if entries:
             await add_entries(session, entries, now)
+            for entry in entries:
+                logger.info(
+                    "notification queued",
+                    extra={
+                        "ticket": entry.ticket_id,
+                        "template": entry.template,
+                        "channel": entry.recipient.channel.value,
+                        "key": entry.idempotency_key,
+                    },
+                )
 
     def entry_for(self, notice: Notice) -> OutboxEntry | None:
-        if not self._settings.events.get(notice.kind, True):
+        if not self._settings.is_enabled(notice.kind):
             return None
         ticket = notice.ticket
         if ticket.reply_to is None:
@@ -59,7 +72,7 @@ class NotificationPlanner:
             case "waiting_for_you":
                 payload |= {"question": data.get("comment")}
             case "resolved":
-                payload |= {"resolution": data.get("comment"), "rating_url": status_url}
+                payload |= {"resolution": data.get("comment"), "rating_url": f"{status_url}#rate"}
             case _:
                 payload |= {
                     "old_status": data.get("old_status"),

@@ -149,9 +149,12 @@ async def build(
     )
     registry = ChannelRegistry()
     dispatcher = Dispatcher(
-        SqlOutboxStore(db.sessionmaker),
+        SqlOutboxStore(db.sessionmaker, lease=timedelta(seconds=settings.notify.lease_seconds)),
         registry,
-        Renderer(),
+        Renderer(
+            default_locale=settings.ticketing.default_locale,
+            default_timezone=settings.ticketing.default_timezone,
+        ),
         settings.notify,
         now=now,
         metrics_registry=metrics_registry,
