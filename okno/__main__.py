@@ -42,15 +42,37 @@ def cli() -> None:
     """okno — one window for every service-desk request."""
 
 
+ROLES = ("http", "router", "notify")
+
+
+def _parse_roles(_ctx: click.Context, _param: click.Parameter, value: str) -> frozenset[str]:
+    roles = frozenset(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(roles - set(ROLES))
+    if unknown or not roles:
+        msg = f"expected a comma-separated subset of {', '.join(ROLES)}; got {value!r}"
+        raise click.BadParameter(msg)
+    return roles
+
+
 @cli.command()
+@click.option(
+    "--roles",
+    default=",".join(ROLES),
+    show_default=True,
+    callback=_parse_roles,
+    help="Roles to run here, e.g. http,notify with the router in `okno worker router` processes.",
+)
 @pass_config
-def serve(config: Path | None) -> None:
-    """Run everything in one process: HTTP, router and notify."""
+def serve(roles: frozenset[str], config: Path | None) -> None:
+    """Run HTTP, router and notify in one process (or the --roles given)."""
     from okno.app import serve as run  # noqa: PLC0415 - keep `okno version` instant
 
     settings = _settings(config)
     configure_logging(settings.logging)
-    asyncio.run(run(settings, roles=frozenset({"http", "router", "notify"})))
+    if "http" in roles and "router" not in roles and settings.redis_url is None:
+        msg = "serving HTTP without the router role needs redis_url to reach router workers"
+        raise click.ClickException(msg)
+    asyncio.run(run(settings, roles=roles))
 
 
 @cli.command()

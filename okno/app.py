@@ -21,6 +21,8 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from redis.asyncio import Redis
 
 from channels.registry import ChannelRegistry
+from channels.webform.adapter import WebformInbound
+from channels.webform.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from notify.dispatcher import Dispatcher
 from notify.planner import NotificationPlanner
 from notify.render import Renderer
@@ -28,6 +30,7 @@ from okno.api.auth import TokenChecker
 from okno.api.handlers import Api
 from okno.http import HttpShell
 from okno.settings import Settings
+from okno.web.status import status_routes
 from router.intake import Intake, IntakeMetrics, RouterWorker
 from router.queue import IntakeQueue, MemoryIntakeQueue, RedisIntakeQueue
 from router.steps import (
@@ -185,6 +188,30 @@ def _status_url(settings: Settings, token: str) -> str:
     return f"{settings.http.public_url.rstrip('/')}/t/{token}"
 
 
+def webform_inbound(okno: Okno, *, secure_cookie: bool) -> WebformInbound:
+    settings = okno.settings
+    max_files, max_bytes = settings.webform.attachment_limits(
+        max_attachments=settings.storage.max_attachments,
+        max_attachment_bytes=settings.storage.max_attachment_bytes,
+    )
+    limiter: RateLimiter = (
+        RedisRateLimiter(okno.redis) if okno.redis is not None else MemoryRateLimiter()
+    )
+    return WebformInbound(
+        settings.webform,
+        services=[(s.id, s.name) for s in settings.services],
+        secret=okno.secret,
+        max_attachment_bytes=max_bytes,
+        max_attachments=max_files,
+        status_url=okno.status_url,
+        status_token_for=okno.status_tokens.token_for,
+        rate_limiter=limiter,
+        now=okno.now,
+        trust_forwarded_for=settings.http.trust_forwarded_for,
+        secure_cookie=secure_cookie,
+    )
+
+
 def build_web_app(okno: Okno) -> web.Application:
     """The one aiohttp app: health, metrics, API, web form and status page."""
     settings = okno.settings
@@ -202,6 +229,18 @@ def build_web_app(okno: Okno) -> web.Application:
     )
     app.add_routes(shell.routes())
     app.add_routes(api.routes())
+    https = settings.http.public_url.startswith("https://")
+    app.add_routes(webform_inbound(okno, secure_cookie=https).routes(okno.intake.accept))
+    app.add_routes(
+        status_routes(
+            db=okno.db,
+            tickets=okno.tickets,
+            secret=okno.secret,
+            now=okno.now,
+            csrf_max_age=settings.webform.csrf_max_age_seconds,
+            secure_cookie=https,
+        )
+    )
     app.middlewares.append(shell.error_middleware)
     return app
 

@@ -2,13 +2,12 @@
 
 ``outbox`` is parametrised over the in-memory twin, SQLite (a temp file) and PostgreSQL (a
 throw-away schema in ``OKNO_TEST_DATABASE_URL``, so nothing else in that database is touched).
-PostgreSQL is skipped when no URL is given, except in the PostgreSQL run of the suite
-(``OKNO_TEST_BACKEND=postgres``) or in CI, where a missing database fails.
+PostgreSQL is the suite's (tests/conftest.py) in every run: never skipped, and a database that
+cannot be reached fails.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notify.i18n import LOCALES_DIR, SUPPORTED_LOCALES, Catalogs
 from notify.outbox import MemoryOutboxStore, OutboxStore
 from notify.render import Renderer
+from tests.conftest import ADMIN_PG_URL
 from ticketing.db import DatabaseSettings, create_engine, create_sessionmaker
 from ticketing.domain import ChannelKind, OutboxEntry, ReplyAddress
 from ticketing.models import Base, ContactRow, OutboxRow, TicketEventRow, TicketRow
@@ -194,14 +194,8 @@ class SqlBackend:
 
 
 def postgres_url() -> str:
-    """``OKNO_TEST_DATABASE_URL``, or skip (fail where PostgreSQL is required)."""
-    url = os.environ.get("OKNO_TEST_DATABASE_URL")
-    if url:
-        return url
-    reason = "PostgreSQL outbox tests need OKNO_TEST_DATABASE_URL=postgresql+asyncpg://…"
-    if os.environ.get("OKNO_TEST_BACKEND") == "postgres":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    """The suite's PostgreSQL: contract tests cover both stores in every run, never skipped."""
+    return ADMIN_PG_URL
 
 
 async def _sqlite_backend(path: Path) -> SqlBackend:
