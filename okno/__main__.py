@@ -156,6 +156,14 @@ def replay(ids: tuple[int, ...], config: Path | None) -> None:
     click.echo(f"replayed {count} message(s)")
 
 
+@cli.command("config-example")
+def config_example() -> None:
+    """Print an example configuration documenting every key."""
+    from okno.example_config import render_example  # noqa: PLC0415
+
+    click.echo(render_example(), nl=False)
+
+
 @cli.command()
 def version() -> None:
     """Print the version."""

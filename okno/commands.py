@@ -45,8 +45,11 @@ async def check(settings: Settings) -> list[CheckResult]:
                 await session.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one_or_none()
         results.append(("database", True, f"{db.dialect}, schema {revision or 'empty'}"))
-    except Exception as exc:
-        results.append(("database", False, f"{exc.__class__.__name__}: {exc}"))
+    except Exception as exc:  # reported, not raised: check runs every test
+        detail = str(exc).splitlines()[0]
+        if "alembic_version" in detail:
+            detail = "reachable, but the schema is missing: run `okno migrate`"
+        results.append(("database", False, detail))
     finally:
         await db.dispose()
     if settings.redis_url:

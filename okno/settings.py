@@ -31,28 +31,40 @@ from ticketing.settings import (
 
 
 class HttpSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0: all)")
+    port: int = Field(default=8080, ge=0, le=65535, description="TCP port to listen on")
     public_url: str = Field(
         default="http://127.0.0.1:8080", description="base of links sent to requesters"
     )
-    max_body_bytes: int = Field(default=30 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(
+        default=30 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above)"
+    )
     trust_forwarded_for: bool = Field(
         default=False, description="take the client IP from X-Forwarded-For (behind a proxy)"
     )
 
 
 class LoggingSettings(BaseModel):
-    level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
-    json_output: bool = Field(default=False, alias="json")
+    level: str = Field(
+        default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="log level"
+    )
+    json_output: bool = Field(
+        default=False, alias="json", description="one JSON object per line, for log collectors"
+    )
 
 
 class QueueSettings(BaseModel):
     result_timeout_seconds: float = Field(
         default=10.0, gt=0, description="how long HTTP intake waits for the router's answer"
     )
-    batch_size: int = Field(default=64, ge=1, le=1000)
-    recovery_interval_seconds: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(
+        default=64, ge=1, le=1000, description="inbox ids a router worker takes at once"
+    )
+    recovery_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="how often stored-but-unrouted messages (after a crash) are queued again",
+    )
 
 
 class Settings(BaseSettings):
@@ -62,24 +74,45 @@ class Settings(BaseSettings):
         env_prefix="OKNO_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
     )
 
-    database_url: str = DEFAULT_DATABASE_URL
-    database_pool_size: int = Field(default=10, ge=1)
-    redis_url: str | None = None
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="sqlite+aiosqlite:///PATH (embedded) or postgresql+asyncpg://USER@HOST/DB",
+    )
+    database_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://HOST:6379/0 to share queues between processes; unset: in-process",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="signs CSRF tokens; generated under var/ when unset"
     )
-    secret_key_file: Path | None = None
-    data_dir: Path = Path("var")
-    http: HttpSettings = HttpSettings()
-    logging: LoggingSettings = LoggingSettings()
-    queue: QueueSettings = QueueSettings()
-    ticketing: TicketingSettings = TicketingSettings()
-    storage: StorageSettings = StorageSettings()
-    services: list[ServiceSettings] = Field(default_factory=list)
-    teams: list[TeamSettings] = Field(default_factory=list)
-    router: RouterSettings = RouterSettings()
-    notify: NotifySettings = NotifySettings()
-    webform: WebformSettings = WebformSettings()
+    secret_key_file: Path | None = Field(
+        default=None, description="file holding the secret key (e.g. a Docker/Kubernetes secret)"
+    )
+    data_dir: Path = Field(default=Path("var"), description="where okno keeps its own files")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="the HTTP server")
+    logging: LoggingSettings = Field(default_factory=LoggingSettings, description="log output")
+    queue: QueueSettings = Field(
+        default_factory=QueueSettings, description="the intake queue between inbox and router"
+    )
+    ticketing: TicketingSettings = Field(
+        default_factory=TicketingSettings, description="defaults for new contacts"
+    )
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="attachments")
+    services: list[ServiceSettings] = Field(
+        default_factory=list, description="the service catalog offered on the form and API"
+    )
+    teams: list[TeamSettings] = Field(default_factory=list, description="teams of agents")
+    router: RouterSettings = Field(
+        default_factory=RouterSettings,
+        description="dedup, classification, priority and routing rules (SPEC §4)",
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings, description="which events notify; retries and backoff"
+    )
+    webform: WebformSettings = Field(
+        default_factory=WebformSettings, description="the public web form (/form)"
+    )
 
     @model_validator(mode="after")
     def _references_exist(self) -> Settings:
@@ -103,7 +136,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = os.environ.get("OKNO_CONFIG")
+        # The environment wins over the file, the file over the defaults.
+        yaml_file = settings_cls.model_config.get("yaml_file")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if yaml_file:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
@@ -117,8 +151,14 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
         pydantic.ValidationError: naming the key path and the reason.
         FileNotFoundError: the config file does not exist.
     """
-    if config_path is not None:
-        if not config_path.is_file():
-            raise FileNotFoundError(config_path)
-        os.environ["OKNO_CONFIG"] = str(config_path)
-    return Settings(**overrides)
+    if config_path is None and os.environ.get("OKNO_CONFIG"):
+        config_path = Path(os.environ["OKNO_CONFIG"])
+    if config_path is None:
+        return Settings(**overrides)
+    if not config_path.is_file():
+        raise FileNotFoundError(config_path)
+
+    class SettingsFromFile(Settings):
+        model_config = SettingsConfigDict(yaml_file=config_path)
+
+    return SettingsFromFile(**overrides)

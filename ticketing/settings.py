@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator
 
 
 class ServiceSettings(BaseModel):
@@ -19,21 +21,37 @@ class TeamSettings(BaseModel):
     """A team of agents; tickets go to the least-loaded member."""
 
     id: str = Field(pattern=r"^[a-z0-9_\-]{1,100}$")
-    name: str = ""
+    name: str = Field(default="", description="display name")
     members: list[str] = Field(default_factory=list, description="agent user names")
-    lead: str | None = None
+    lead: str | None = Field(default=None, description="team lead, told about SLA breaches")
 
 
 class StorageSettings(BaseModel):
     """Attachments are stored content-addressed (sha256) under ``attachments_dir``."""
 
-    attachments_dir: Path = Path("var/attachments")
-    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
-    max_attachments: int = Field(default=10, ge=0)
+    attachments_dir: Path = Field(
+        default=Path("var/attachments"), description="content-addressed attachment store"
+    )
+    max_attachment_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="largest attachment accepted, in bytes"
+    )
+    max_attachments: int = Field(default=10, ge=0, description="attachments per message")
 
 
 class TicketingSettings(BaseModel):
-    default_locale: str = Field(default="ru", pattern=r"^(ru|en)$")
-    default_timezone: str = "Europe/Moscow"
-    max_subject_chars: int = 300
-    max_text_chars: int = Field(default=100_000, ge=1)
+    default_locale: str = Field(
+        default="ru", pattern=r"^(ru|en)$", description="language of a contact who gave none"
+    )
+    default_timezone: str = Field(
+        default="Europe/Moscow", description="IANA time zone of a contact who gave none"
+    )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"unknown time zone {value!r} (use an IANA name like Europe/Moscow)"
+            raise ValueError(msg) from exc
+        return value

@@ -26,10 +26,14 @@ class WebformSettings(BaseModel):
     max_requests_per_address_per_hour: int = Field(
         default=10, ge=1, description="submissions for one e-mail address or phone per hour"
     )
-    max_name_chars: int = Field(default=200, ge=1, le=200)
-    max_subject_chars: int = Field(default=200, ge=1, le=300)
-    min_text_chars: int = Field(default=10, ge=1)
-    max_text_chars: int = Field(default=20_000, ge=1)
+    max_name_chars: int = Field(default=200, ge=1, le=200, description="longest name accepted")
+    max_subject_chars: int = Field(
+        default=200, ge=1, le=300, description="longest subject accepted"
+    )
+    min_text_chars: int = Field(
+        default=10, ge=1, description='shortest description accepted ("help" says too little)'
+    )
+    max_text_chars: int = Field(default=20_000, ge=1, description="longest description accepted")
     max_attachments: int | None = Field(
         default=None, ge=0, description="files per submission; unset = storage.max_attachments"
     )
