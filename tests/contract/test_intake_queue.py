@@ -28,8 +28,8 @@ async def redis() -> AsyncIterator[Redis | None]:
     await client.aclose()
 
 
-def make_queue(redis: Redis | None, **kwargs: int) -> IntakeQueue:
-    return MemoryIntakeQueue() if redis is None else RedisIntakeQueue(redis, **kwargs)
+def make_queue(redis: Redis | None) -> IntakeQueue:
+    return MemoryIntakeQueue() if redis is None else RedisIntakeQueue(redis)
 
 
 async def consume_until(
