@@ -1,4 +1,4 @@
-"""The status page over a real SQLite database, with tickets made by the real TicketService."""
+"""The status page over the run's real database (SQLite or PostgreSQL), real TicketService."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -23,7 +22,7 @@ from ticketing.domain import (
     Status,
     TicketDetail,
 )
-from ticketing.models import Base, ContactRow
+from ticketing.models import ContactRow
 from ticketing.repository import TicketRepository
 from ticketing.service import NewTicket, TicketService
 from ticketing.tokens import StatusTokens
@@ -109,10 +108,9 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    db = Database(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/t.db"))
-    async with db.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+async def desk(database_url: str) -> AsyncIterator[Desk]:
+    """The suite's database of this run (migrated SQLite file or scratch PostgreSQL)."""
+    db = Database(DatabaseSettings(url=database_url))
     tickets = TicketService(tokens=TOKENS, notices=no_notices)
     clock = Clock()
     app = web.Application()
