@@ -301,7 +301,7 @@ class Cluster:
         if self.profile is None:
             return process.pid
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, IndexError):
             return int(children.read_text().split()[0])
         return process.pid
 
