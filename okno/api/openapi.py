@@ -58,6 +58,36 @@ def _responses(ok: int, model: type[BaseModel], *errors: int) -> dict[str, Any]:
     return responses
 
 
+FORM_SCHEMA = {
+    "type": "object",
+    "required": ["name", "subject", "description"],
+    "properties": {
+        "submission_id": {"type": "string", "description": "idempotency key; generated if absent"},
+        "name": {"type": "string", "maxLength": 200},
+        "email": {
+            "type": "string",
+            "format": "email",
+            "description": "email or phone is required",
+        },
+        "phone": {"type": "string", "description": "any format; normalised to E.164"},
+        "service": {"type": "string", "description": "an id from the service catalog"},
+        "subject": {"type": "string", "maxLength": 200},
+        "description": {"type": "string", "minLength": 10, "maxLength": 20000},
+        "attachments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["filename", "content_base64"],
+                "properties": {
+                    "filename": {"type": "string"},
+                    "content_type": {"type": "string"},
+                    "content_base64": {"type": "string", "contentEncoding": "base64"},
+                },
+            },
+        },
+    },
+}
+
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
@@ -68,6 +98,7 @@ def openapi_document() -> dict[str, Any]:
     )
     components = dict(schemas.get("$defs", {}))
     components["Error"] = ERROR_SCHEMA
+    components["FormIn"] = FORM_SCHEMA
     list_params = [
         {"name": n, "in": "query", "required": False, "schema": {"type": t}}
         for n, t in (
@@ -96,6 +127,40 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Submit a message from any channel (idempotent per external_id)",
                     "requestBody": _body(MessageIn),
                     "responses": _responses(202, MessageOut, 400, 413, 415, 422),
+                }
+            },
+            "/api/v1/form": {
+                "post": {
+                    "summary": "The web form as JSON for embedding (no token; rate-limited)",
+                    "security": [],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/FormIn"}}
+                        },
+                    },
+                    "responses": {
+                        "202": {"description": "Accepted: ticket_number, outcome, status_url"},
+                        "400": {
+                            "description": "Error",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
+                        "413": {"description": "Attachment too large"},
+                        "415": {"description": "Not JSON"},
+                        "422": {
+                            "description": "Error",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
+                        "429": {"description": "Rate limited; see Retry-After"},
+                    },
                 }
             },
             "/api/v1/tickets": {

@@ -206,3 +206,11 @@ async def test_health_ready_and_metrics(client: TestClient[Any, Any]) -> None:
     assert (await ready.json())["checks"]["database"] == "ok"
     metrics = await (await client.get("/metrics")).text()
     assert "okno_intake_received" in metrics
+
+
+def test_openapi_document_is_a_valid_openapi_3_1_spec() -> None:
+    from openapi_spec_validator import validate
+
+    from okno.api.openapi import openapi_document
+
+    validate(openapi_document())
