@@ -180,3 +180,26 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(
     for index, number in {**first_answers, **answered}.items():
         if number is not None:
             assert mapping[f"crash-{index}"] == number
+
+
+async def test_sigterm_finishes_in_flight_work_and_exits_cleanly(
+    service: Service, settings: Settings
+) -> None:
+    db = Database(settings.database)
+    token = await create_token(db, "shutdown-test", utcnow)
+    service.start()
+    await service.wait_ready()
+    url = f"http://127.0.0.1:{service.port}/api/v1/messages"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            url, json=payload(1), headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            assert response.status == 202
+    assert service.process is not None
+    service.process.send_signal(signal.SIGTERM)
+    assert service.process.wait(timeout=20) == 0
+    assert "stopped" in service.log.read_text()
+    async with db.read() as session:
+        tickets = await session.scalar(select(func.count()).select_from(TicketRow))
+    await db.dispose()
+    assert tickets == 1
