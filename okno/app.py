@@ -11,10 +11,11 @@ import contextlib
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -26,6 +27,7 @@ from channels.webform.ratelimit import MemoryRateLimiter, RateLimiter, RedisRate
 from notify.dispatcher import Dispatcher
 from notify.planner import NotificationPlanner
 from notify.render import Renderer
+from okno import wire_email, wire_telegram
 from okno.api.auth import TokenChecker
 from okno.api.handlers import Api
 from okno.http import HttpShell
@@ -50,6 +52,10 @@ from ticketing.service import TicketService
 from ticketing.tokens import StatusTokens, sha256_hex
 
 logger = logging.getLogger(__name__)
+
+# Every channel with its own settings, built explicitly (no discovery): see okno/wire_*.py.
+CHANNEL_WIRINGS = (wire_telegram, wire_email)
+CHANNEL_ROLES = tuple(wiring.ROLE for wiring in CHANNEL_WIRINGS)
 
 
 def utcnow() -> datetime:
@@ -88,6 +94,11 @@ class Okno:
     secret: bytes
     metrics_registry: CollectorRegistry
     now: Callable[[], datetime]
+    # Filled by the channel wirings (okno/wire_*.py) while attached:
+    http_routes: list[web.RouteDef] = field(default_factory=list)
+    runners: dict[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
+        default_factory=dict
+    )
 
     def status_url(self, token: str) -> str:
         return f"{self.settings.http.public_url.rstrip('/')}/t/{token}"
@@ -179,7 +190,10 @@ async def build(
     )
     try:
         await queue.start()
-        yield okno
+        async with contextlib.AsyncExitStack() as channels:
+            for wiring in CHANNEL_WIRINGS:
+                await channels.enter_async_context(wiring.attach(okno))
+            yield okno
     finally:
         await okno.close()
 
@@ -229,6 +243,7 @@ def build_web_app(okno: Okno) -> web.Application:
     )
     app.add_routes(shell.routes())
     app.add_routes(api.routes())
+    app.add_routes(okno.http_routes)
     https = settings.http.public_url.startswith("https://")
     app.add_routes(webform_inbound(okno, secure_cookie=https).routes(okno.intake.accept))
     app.add_routes(
@@ -293,7 +308,7 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 
 
 async def serve(settings: Settings, *, roles: frozenset[str]) -> None:
-    """Run the given roles (http, router, notify) until SIGTERM/SIGINT, then shut down cleanly."""
+    """Run the given roles (http, router, notify, channels) until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     install_signal_handlers(stop)
     await asyncio.to_thread(Path(settings.data_dir).mkdir, parents=True, exist_ok=True)
@@ -304,4 +319,7 @@ async def serve(settings: Settings, *, roles: frozenset[str]) -> None:
             group.create_task(okno.dispatcher.run(stop), name="notify")
         if "http" in roles:
             group.create_task(run_http(okno, stop), name="http")
+        for role, runner in okno.runners.items():
+            if role in roles:
+                group.create_task(runner(stop), name=role)
     logger.info("stopped")

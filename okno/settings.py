@@ -18,6 +18,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from channels.email.settings import EmailSettings
+from channels.telegram.settings import TelegramSettings
 from channels.webform.settings import WebformSettings
 from notify.settings import NotifySettings
 from router.settings import RouterSettings
@@ -112,6 +114,12 @@ class Settings(BaseSettings):
     )
     webform: WebformSettings = Field(
         default_factory=WebformSettings, description="the public web form (/form)"
+    )
+    telegram: TelegramSettings = Field(
+        default_factory=TelegramSettings, description="the Telegram bot and agents' group"
+    )
+    email: EmailSettings = Field(
+        default_factory=EmailSettings, description="the IMAP mailbox and the SMTP server"
     )
 
     @model_validator(mode="after")

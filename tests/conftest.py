@@ -25,7 +25,7 @@ from okno.app import Okno, build
 from okno.settings import Settings
 from ticketing.db import Database, DatabaseSettings
 from ticketing.migrate import upgrade
-from ticketing.models import Base
+from ticketing.schema import load_all_models
 from ticketing.settings import ServiceSettings, TeamSettings
 
 BACKEND = os.environ.get("OKNO_TEST_BACKEND", "sqlite")
@@ -86,7 +86,7 @@ def _database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 async def database_url(_database_template: str, tmp_path: Path) -> str:
     if BACKEND == "postgres":
         db = Database(DatabaseSettings(url=_database_template))
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        tables = ", ".join(t.name for t in load_all_models().sorted_tables)
         async with db.engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await db.dispose()

@@ -20,8 +20,12 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` inside one transaction."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Bring the database to ``revision`` inside one transaction.
+
+    ``heads``: parts add their tables in migrations of their own that branch from the core
+    schema, so there may be several heads until a merge revision joins them.
+    """
 
     def _upgrade(connection: Connection) -> None:
         config = alembic_config()
