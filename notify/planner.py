@@ -43,8 +43,27 @@ class NotificationPlanner:
                     },
                 )
 
+    @staticmethod
+    def template_for(notice: Notice) -> str | None:
+        """The requester-facing template for a notice, or None when the requester hears nothing.
+
+        Notices for the agents' side (private notes, every requester message) are other sinks'
+        business; a machine-written message gets no automatic answer (loop protection).
+        """
+        acknowledge = bool(notice.data.get("acknowledge", True))
+        match notice.kind:
+            case "created":
+                return "acknowledgement" if acknowledge else None
+            case "requester_message":
+                return "appended" if acknowledge else None
+            case "public_reply" | "status_changed" | "waiting_for_you" | "resolved":
+                return notice.kind
+            case _:
+                return None
+
     def entry_for(self, notice: Notice) -> OutboxEntry | None:
-        if not self._settings.is_enabled(notice.kind):
+        template = self.template_for(notice)
+        if template is None or not self._settings.is_enabled(template):
             return None
         ticket = notice.ticket
         if ticket.reply_to is None:
@@ -56,7 +75,7 @@ class NotificationPlanner:
             "status_url": status_url,
         }
         data = notice.data
-        match notice.kind:
+        match template:
             case "acknowledgement":
                 payload |= {
                     "priority": ticket.priority.value,
@@ -79,10 +98,10 @@ class NotificationPlanner:
                     "new_status": data.get("new_status"),
                 }
         return OutboxEntry(
-            idempotency_key=f"{notice.kind}:{notice.key}",
+            idempotency_key=f"{template}:{notice.key}",
             ticket_id=ticket.id,
             recipient=ticket.reply_to,
-            template=notice.kind if notice.kind != "status" else "status_changed",
+            template=template,
             locale=ticket.requester.locale,
             timezone=ticket.requester.timezone,
             payload=payload,

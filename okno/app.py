@@ -11,7 +11,7 @@ import contextlib
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.registry import ChannelRegistry
 from channels.webform.adapter import WebformInbound
@@ -46,9 +47,10 @@ from router.steps import (
     Thread,
 )
 from ticketing.db import Database
+from ticketing.domain import Notice
 from ticketing.files import FileStore
 from ticketing.outbox import SqlOutboxStore
-from ticketing.service import TicketService
+from ticketing.service import NoticeSink, TicketService
 from ticketing.tokens import StatusTokens, sha256_hex
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class Okno:
     metrics_registry: CollectorRegistry
     now: Callable[[], datetime]
     # Filled by the channel wirings (okno/wire_*.py) while attached:
+    notice_sinks: list[NoticeSink] = field(default_factory=list)
     http_routes: list[web.RouteDef] = field(default_factory=list)
     runners: dict[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
         default_factory=dict
@@ -140,7 +143,14 @@ async def build(
     secret = load_secret(settings)
     status_tokens = StatusTokens(secret)
     planner = NotificationPlanner(settings.notify, status_url=lambda t: _status_url(settings, t))
-    tickets = TicketService(tokens=status_tokens, notices=planner)
+    notice_sinks: list[NoticeSink] = [planner]
+
+    async def announce(session: AsyncSession, notices: Sequence[Notice], at: datetime) -> None:
+        # The requester's planner first, then any sink a channel wiring added (agents' cards).
+        for sink in notice_sinks:
+            await sink(session, notices, at)
+
+    tickets = TicketService(tokens=status_tokens, notices=announce)
     metrics = IntakeMetrics(metrics_registry)
     files = FileStore(
         settings.storage.attachments_dir, max_bytes=settings.storage.max_attachment_bytes
@@ -187,6 +197,7 @@ async def build(
         secret=secret,
         metrics_registry=metrics_registry,
         now=now,
+        notice_sinks=notice_sinks,
     )
     try:
         await queue.start()

@@ -132,8 +132,9 @@ class TicketService:
         )
         repo.add_event(row.id, "created", new.author_name or "requester", now, **new.event_data)
         await session.refresh(row, ["requester"])
-        if new.acknowledge:
-            await self._announce(session, row, "acknowledgement", f"ack:{row.id}", now)
+        await self._announce(
+            session, row, "created", str(row.id), now, acknowledge=new.acknowledge
+        )
         return row
 
     async def load(self, session: AsyncSession, number: int) -> TicketRow:
@@ -182,11 +183,19 @@ class TicketService:
                 row.id, "status_changed", "requester", now, old=status.value, new="reopened"
             )
         row.updated_at = now
-        if acknowledge:
-            await session.flush()
-            await self._announce(
-                session, row, "appended", f"appended:{comment.id}", now, reason=reason
-            )
+        await session.flush()
+        await self._announce(
+            session,
+            row,
+            "requester_message",
+            str(comment.id),
+            now,
+            text=text,
+            reason=reason,
+            acknowledge=acknowledge,
+            old_status=status.value,
+            new_status=row.status,
+        )
 
     async def add_agent_comment(
         self,
@@ -214,19 +223,18 @@ class TicketService:
         )
         repo.add_event(row.id, "agent_comment", author_name, now, public=public)
         row.updated_at = now
-        if public:
-            if row.first_reaction_at is None:
-                row.first_reaction_at = now
-            await session.flush()
-            await self._announce(
-                session,
-                row,
-                "public_reply",
-                f"reply:{comment.id}",
-                now,
-                author_name=author_name,
-                text=text,
-            )
+        if public and row.first_reaction_at is None:
+            row.first_reaction_at = now
+        await session.flush()
+        await self._announce(
+            session,
+            row,
+            "public_reply" if public else "private_note",
+            str(comment.id),
+            now,
+            author_name=author_name,
+            text=text,
+        )
         return ticket_from_row(row, contact_from_row(row.requester))
 
     async def change_status(
@@ -254,7 +262,7 @@ class TicketService:
             session,
             row,
             kind,
-            f"status:{event.id}",
+            str(event.id),
             now,
             old_status=old.value,
             new_status=target.value,
