@@ -28,7 +28,7 @@ from channels.webform.ratelimit import MemoryRateLimiter, RateLimiter, RedisRate
 from notify.dispatcher import Dispatcher
 from notify.planner import NotificationPlanner
 from notify.render import Renderer
-from okno import wire_email, wire_telegram
+from okno import wire_email, wire_phone, wire_telegram
 from okno.api.auth import TokenChecker
 from okno.api.handlers import Api
 from okno.http import HttpShell
@@ -56,7 +56,7 @@ from ticketing.tokens import StatusTokens, sha256_hex
 logger = logging.getLogger(__name__)
 
 # Every channel with its own settings, built explicitly (no discovery): see okno/wire_*.py.
-CHANNEL_WIRINGS = (wire_telegram, wire_email)
+CHANNEL_WIRINGS = (wire_telegram, wire_email, wire_phone)
 CHANNEL_ROLES = tuple(wiring.ROLE for wiring in CHANNEL_WIRINGS)
 
 

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from channels.email.settings import EmailSettings
+from channels.phone.settings import PhoneSettings
 from channels.telegram.settings import TelegramSettings
 from channels.webform.settings import WebformSettings
 from notify.settings import NotifySettings
@@ -120,6 +121,10 @@ class Settings(BaseSettings):
     )
     email: EmailSettings = Field(
         default_factory=EmailSettings, description="the IMAP mailbox and the SMTP server"
+    )
+    phone: PhoneSettings = Field(
+        default_factory=PhoneSettings,
+        description="call events from the PBX (Mango Office, generic)",
     )
 
     @model_validator(mode="after")
