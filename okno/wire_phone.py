@@ -1,7 +1,7 @@
 """Builds the phone channel from its settings and attaches it to a running okno.
 
-`okno/app.py` calls :func:`attach` once per process: it registers the outbound channel(s),
-adds HTTP routes, and names the background work of the ``phone`` role (none: phone events arrive over HTTP).
+`okno/app.py` calls :func:`attach` once per process: it adds the webhook routes (call events
+arrive over HTTP, so the ``phone`` role has no background work of its own).
 """
 
 from __future__ import annotations
