@@ -42,7 +42,7 @@ def cli() -> None:
     """okno — one window for every service-desk request."""
 
 
-ROLES = ("http", "router", "notify", "telegram", "imap")
+ROLES = ("http", "router", "notify", "sla", "telegram", "imap")
 
 
 def _parse_roles(_ctx: click.Context, _param: click.Parameter, value: str) -> frozenset[str]:
@@ -76,7 +76,7 @@ def serve(roles: frozenset[str], config: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("role", type=click.Choice(["router", "notify", "telegram", "imap"]))
+@click.argument("role", type=click.Choice(["router", "notify", "sla", "telegram", "imap"]))
 @pass_config
 def worker(role: str, config: Path | None) -> None:
     """Run one worker role (scale out with Redis and PostgreSQL)."""

@@ -28,7 +28,7 @@ from channels.webform.ratelimit import MemoryRateLimiter, RateLimiter, RedisRate
 from notify.dispatcher import Dispatcher
 from notify.planner import NotificationPlanner
 from notify.render import Renderer
-from okno import wire_email, wire_phone, wire_telegram
+from okno import wire_email, wire_phone, wire_sla, wire_telegram
 from okno.api.auth import TokenChecker
 from okno.api.handlers import Api
 from okno.http import HttpShell
@@ -55,8 +55,13 @@ from ticketing.tokens import StatusTokens, sha256_hex
 
 logger = logging.getLogger(__name__)
 
-# Every channel with its own settings, built explicitly (no discovery): see okno/wire_*.py.
-CHANNEL_WIRINGS = (wire_telegram, wire_email, wire_phone)
+NoticeEnricher = Callable[
+    [AsyncSession, Sequence[Notice], datetime], Coroutine[Any, Any, Sequence[Notice]]
+]
+
+# Every part with its own settings (SLA, channels), built explicitly (no discovery): see
+# okno/wire_*.py. SLA first: its clocks must be set before channels announce anything.
+CHANNEL_WIRINGS = (wire_sla, wire_telegram, wire_email, wire_phone)
 CHANNEL_ROLES = tuple(wiring.ROLE for wiring in CHANNEL_WIRINGS)
 
 
@@ -98,6 +103,7 @@ class Okno:
     now: Callable[[], datetime]
     # Filled by the channel wirings (okno/wire_*.py) while attached:
     notice_sinks: list[NoticeSink] = field(default_factory=list)
+    notice_enrichers: list[NoticeEnricher] = field(default_factory=list)
     http_routes: list[web.RouteDef] = field(default_factory=list)
     runners: dict[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
         default_factory=dict
@@ -144,9 +150,14 @@ async def build(
     status_tokens = StatusTokens(secret)
     planner = NotificationPlanner(settings.notify, status_url=lambda t: _status_url(settings, t))
     notice_sinks: list[NoticeSink] = [planner]
+    notice_enrichers: list[NoticeEnricher] = []
 
     async def announce(session: AsyncSession, notices: Sequence[Notice], at: datetime) -> None:
-        # The requester's planner first, then any sink a channel wiring added (agents' cards).
+        # Enrichers (SLA clocks) update the ticket first and hand back fresh notices, so what
+        # the sinks say (expected resolution time) is already true. Then the requester's
+        # planner, then any sink a channel wiring added (agents' cards).
+        for enrich in notice_enrichers:
+            notices = await enrich(session, notices, at)
         for sink in notice_sinks:
             await sink(session, notices, at)
 
@@ -198,6 +209,7 @@ async def build(
         metrics_registry=metrics_registry,
         now=now,
         notice_sinks=notice_sinks,
+        notice_enrichers=notice_enrichers,
     )
     try:
         await queue.start()

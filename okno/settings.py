@@ -24,6 +24,7 @@ from channels.telegram.settings import TelegramSettings
 from channels.webform.settings import WebformSettings
 from notify.settings import NotifySettings
 from router.settings import RouterSettings
+from sla.settings import SlaSettings
 from ticketing.db import DEFAULT_DATABASE_URL, DatabaseSettings
 from ticketing.settings import (
     ServiceSettings,
@@ -121,6 +122,9 @@ class Settings(BaseSettings):
     )
     email: EmailSettings = Field(
         default_factory=EmailSettings, description="the IMAP mailbox and the SMTP server"
+    )
+    sla: SlaSettings = Field(
+        default_factory=SlaSettings, description="calendars, agreements and the escalator"
     )
     phone: PhoneSettings = Field(
         default_factory=PhoneSettings,
