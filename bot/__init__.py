@@ -1,0 +1,1 @@
+"""Conversations: the requester's private chat and the agents' group (aiogram routers)."""

@@ -12,6 +12,11 @@ EVENTS: tuple[str, ...] = (
     "status_changed",
     "waiting_for_you",
     "resolved",
+    # SLA timers (sla/escalator.py): reminders to the requester, ladder steps to addresses.
+    "still_waiting",
+    "rating_request",
+    "sla_warning",
+    "sla_breach",
 )
 
 
@@ -21,7 +26,8 @@ class NotifySettings(BaseModel):
     events: dict[str, bool] = Field(
         default_factory=lambda: dict.fromkeys(EVENTS, True),
         description="switch per event (acknowledgement, appended, public_reply, "
-        "status_changed, waiting_for_you, resolved); an event left out stays on",
+        "status_changed, waiting_for_you, resolved, still_waiting, rating_request, "
+        "sla_warning, sla_breach); an event left out stays on",
     )
     max_attempts: int = Field(
         default=8, ge=1, description="send attempts before a notification is marked failed"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -26,6 +28,14 @@ def _settings(config: Path | None) -> Settings:
             for err in exc.errors(include_url=False)
         ]
         raise click.ClickException("invalid configuration:\n" + "\n".join(lines)) from exc
+
+
+def _run_service(main: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived role on uvloop: less event-loop cost per request and round trip."""
+    import uvloop  # noqa: PLC0415 - only the long-lived commands need it
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 pass_config = click.option(
@@ -72,7 +82,7 @@ def serve(roles: frozenset[str], config: Path | None) -> None:
     if "http" in roles and "router" not in roles and settings.redis_url is None:
         msg = "serving HTTP without the router role needs redis_url to reach router workers"
         raise click.ClickException(msg)
-    asyncio.run(run(settings, roles=roles))
+    _run_service(run(settings, roles=roles))
 
 
 @cli.command()
@@ -86,7 +96,7 @@ def worker(role: str, config: Path | None) -> None:
     configure_logging(settings.logging)
     if role == "router" and settings.redis_url is None and not settings.database.is_sqlite:
         raise click.ClickException("a separate router worker needs redis_url to receive work")
-    asyncio.run(run(settings, roles=frozenset({role})))
+    _run_service(run(settings, roles=frozenset({role})))
 
 
 @cli.command()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from channels.email.imap import ImapSession
+from channels.email.smtp import SmtpPool
 from okno.api.auth import create_token as create_api_token
 from okno.api.auth import revoke_token as revoke_api_token
 from okno.app import utcnow
 from okno.settings import Settings
 from ticketing import inbox
 from ticketing.db import Database
+from ticketing.email_store import ConnectionRecord, SqlEmailStore
 from ticketing.migrate import upgrade
 
 CheckResult = tuple[str, bool, str]
@@ -41,9 +45,11 @@ async def check(settings: Settings) -> list[CheckResult]:
     db = Database(settings.database)
     try:
         async with db.read() as session:
-            revision = (
+            # One row per migration branch head (each part adds its own branch).
+            heads = (
                 await session.execute(text("SELECT version_num FROM alembic_version"))
-            ).scalar_one_or_none()
+            ).scalars()
+            revision = ", ".join(sorted(heads))
         results.append(("database", True, f"{db.dialect}, schema {revision or 'empty'}"))
     except Exception as exc:  # reported, not raised: check runs every test
         detail = str(exc).splitlines()[0]
@@ -61,6 +67,7 @@ async def check(settings: Settings) -> list[CheckResult]:
             results.append(("redis", False, f"{exc.__class__.__name__}: {exc}"))
         finally:
             await redis.aclose()
+    results.extend(await check_email(settings))
     return results
 
 
@@ -81,11 +88,80 @@ async def revoke_token(settings: Settings, name: str) -> bool:
 
 
 async def replay(settings: Settings, ids: list[int]) -> int:
-    """Put failed inbox rows back to pending; a running router picks them up."""
+    """Put failed inbox rows back to pending; a running router picks them up.
+
+    Without ids, quarantined mail is put back too (the ``imap`` role processes it again).
+    """
     db = Database(settings.database)
     try:
         async with db.transaction() as session:
             replayed = await inbox.requeue_failed(session, ids or None)
+        mail = [] if ids else await SqlEmailStore(db).request_replay()
     finally:
         await db.dispose()
-    return len(replayed)
+    return len(replayed) + len(mail)
+
+
+async def replay_mail(settings: Settings, ids: list[int]) -> int:
+    """Ask the ``imap`` role to process quarantined mail again (all, or the given ids)."""
+    db = Database(settings.database)
+    try:
+        return len(await SqlEmailStore(db).request_replay(ids or None))
+    finally:
+        await db.dispose()
+
+
+async def check_email(settings: Settings) -> list[CheckResult]:
+    """Log in to IMAP and SMTP now; report with what the running service last saw."""
+    if not settings.email.enabled:
+        return []
+    db = Database(settings.database)
+    store = SqlEmailStore(db)
+    try:
+        results = []
+        for name, probe in (("imap", _probe_imap), ("smtp", _probe_smtp)):
+            try:
+                ok, detail = True, await probe(settings)
+            except Exception as exc:  # reported, not raised: check runs every test
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
+            try:
+                await store.record_connection(
+                    name, ok=ok, error=None if ok else detail, now=utcnow()
+                )
+                state = await store.connection_state(name)
+            except Exception:  # the database check above already says what is wrong
+                state = None
+            results.append((name, ok, f"{detail}; {_history(state)}"))
+        return results
+    finally:
+        await db.dispose()
+
+
+async def _probe_imap(settings: Settings) -> str:
+    imap = settings.email.imap
+    session = ImapSession(imap)
+    try:
+        await session.open()
+    finally:
+        await session.close()
+    return f"logged in as {imap.username} at {imap.host}:{imap.port}, {imap.mailbox} selected"
+
+
+async def _probe_smtp(settings: Settings) -> str:
+    smtp_settings = settings.email.smtp
+    client = SmtpPool(smtp_settings).client()
+    await client.connect()
+    await client.quit()
+    who = f" as {smtp_settings.username}" if smtp_settings.username else ""
+    return f"connected{who} to {smtp_settings.host}:{smtp_settings.port}"
+
+
+def _history(state: ConnectionRecord | None) -> str:
+    if state is None:
+        return "no attempts recorded"
+
+    def at(moment: datetime | None) -> str:
+        return moment.isoformat(timespec="seconds") if moment else "never"
+
+    text = f"last attempt {at(state.last_attempt_at)}, last success {at(state.last_success_at)}"
+    return text + (f", last error: {state.last_error}" if state.last_error else "")

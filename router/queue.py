@@ -51,8 +51,16 @@ class IntakeQueue(Protocol):
         """Hand an inbox id to the router workers."""
         ...
 
+    async def submit_many(self, inbound_ids: Sequence[int]) -> None:
+        """:meth:`submit` for several ids, in one round trip where the backend allows."""
+        ...
+
     async def publish(self, inbound_id: int, result: IntakeResult) -> None:
         """Tell the waiting producer what became of the message."""
+        ...
+
+    async def publish_many(self, results: Sequence[tuple[int, IntakeResult]]) -> None:
+        """:meth:`publish` for a routed batch, in one round trip where the backend allows."""
         ...
 
     async def consume(self, handler: BatchHandler, stop: asyncio.Event, batch_size: int) -> None:
@@ -76,6 +84,11 @@ def _decode(raw: str | bytes) -> tuple[int, IntakeResult]:
     return data["id"], IntakeResult(
         outcome=IntakeOutcome(data["outcome"]), ticket_number=data["ticket"], reason=data["reason"]
     )
+
+
+def _stream_gone(error: ResponseError) -> bool:
+    text = str(error)
+    return text.startswith("NOGROUP") or "no longer exists" in text
 
 
 class _Waiters:
@@ -120,8 +133,16 @@ class MemoryIntakeQueue:
     async def submit(self, inbound_id: int) -> None:
         self._queue.put_nowait(inbound_id)
 
+    async def submit_many(self, inbound_ids: Sequence[int]) -> None:
+        for inbound_id in inbound_ids:
+            self._queue.put_nowait(inbound_id)
+
     async def publish(self, inbound_id: int, result: IntakeResult) -> None:
         self._waiters.resolve(inbound_id, result)
+
+    async def publish_many(self, results: Sequence[tuple[int, IntakeResult]]) -> None:
+        for inbound_id, result in results:
+            self._waiters.resolve(inbound_id, result)
 
     async def consume(self, handler: BatchHandler, stop: asyncio.Event, batch_size: int) -> None:
         while not stop.is_set():
@@ -148,26 +169,34 @@ class RedisIntakeQueue:
         *,
         stream: str = "okno:intake",
         group: str = "router",
-        results_channel: str = "okno:intake:results",
+        results_channel: str | None = None,
         reclaim_idle_ms: int = 30_000,
         block_ms: int = 500,
+        linger_ms: float = 5.0,
     ) -> None:
         self._redis = redis
         self._stream = stream
         self._group = group
-        self._channel = results_channel
+        # Pub/sub channels are shared by every database of a Redis server: name the database,
+        # so installations (or test runs) on other databases never receive these results.
+        db = redis.connection_pool.connection_kwargs.get("db", 0)
+        self._channel = results_channel or f"okno:intake:results:{db}"
         self._reclaim_idle_ms = reclaim_idle_ms
         self._block_ms = block_ms
+        self._linger = linger_ms / 1000
         self._consumer = f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self._waiters = _Waiters()
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
 
     async def start(self) -> None:
-        with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
-            await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        await self._create_group()
         self._listener = asyncio.create_task(self._listen(), name="intake-results-listener")
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+
+    async def _create_group(self) -> None:
+        with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+            await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -198,8 +227,24 @@ class RedisIntakeQueue:
     async def submit(self, inbound_id: int) -> None:
         await self._redis.xadd(self._stream, {"id": str(inbound_id)})
 
+    async def submit_many(self, inbound_ids: Sequence[int]) -> None:
+        if not inbound_ids:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for inbound_id in inbound_ids:
+                pipe.xadd(self._stream, {"id": str(inbound_id)})
+            await pipe.execute()
+
     async def publish(self, inbound_id: int, result: IntakeResult) -> None:
         await self._redis.publish(self._channel, _encode(inbound_id, result))
+
+    async def publish_many(self, results: Sequence[tuple[int, IntakeResult]]) -> None:
+        if not results:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for inbound_id, result in results:
+                pipe.publish(self._channel, _encode(inbound_id, result))
+            await pipe.execute()
 
     async def consume(self, handler: BatchHandler, stop: asyncio.Event, batch_size: int) -> None:
         reclaim_every = 20
@@ -210,26 +255,47 @@ class RedisIntakeQueue:
                 entries = await self._reclaim(batch_size)
             rounds += 1
             if not entries:
-                response = await self._redis.xreadgroup(
-                    self._group,
-                    self._consumer,
-                    {self._stream: ">"},
-                    count=batch_size,
-                    block=self._block_ms,
-                )
-                # RESP2 answers [[stream, entries]]; RESP3 answers {stream: entries}.
-                streams = response.items() if isinstance(response, dict) else response
-                entries = [
-                    cast("tuple[bytes, dict[bytes, bytes]]", tuple(e))
-                    for _stream, stream_entries in streams
-                    for e in stream_entries
-                ]
+                try:
+                    entries = await self._read(batch_size, block=self._block_ms)
+                except ResponseError as error:
+                    if not _stream_gone(error):
+                        raise
+                    # Redis lost the stream (flushed, restarted empty): the inbox still has
+                    # every message (the recovery loop re-queues them); start the group anew.
+                    logger.warning("intake stream is gone; creating it again")
+                    await self._create_group()
+                    continue
+                if entries and len(entries) < batch_size and self._linger > 0:
+                    # Let a busy stream fill the batch a little: routing several messages in
+                    # one transaction costs a worker far less than one each, for a few
+                    # milliseconds of latency.
+                    await asyncio.sleep(self._linger)
+                    entries += await self._read(batch_size - len(entries), block=None)
             if not entries:
                 continue
             ids = [int(fields[b"id"]) for _entry_id, fields in entries]
             await handler(ids)
-            await self._redis.xack(self._stream, self._group, *[e for e, _ in entries])
-            await self._redis.xdel(self._stream, *[e for e, _ in entries])
+            entry_ids = [entry_id for entry_id, _ in entries]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.xack(self._stream, self._group, *entry_ids)
+                pipe.xdel(self._stream, *entry_ids)
+                await pipe.execute()
+
+    async def _read(
+        self, count: int, *, block: int | None
+    ) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        response = await self._redis.xreadgroup(
+            self._group, self._consumer, {self._stream: ">"}, count=count, block=block
+        )
+        if not response:
+            return []
+        # RESP2 answers [[stream, entries]]; RESP3 answers {stream: entries}.
+        streams = response.items() if isinstance(response, dict) else response
+        return [
+            cast("tuple[bytes, dict[bytes, bytes]]", tuple(e))
+            for _stream, stream_entries in streams
+            for e in stream_entries
+        ]
 
     async def _reclaim(self, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
         response = await self._redis.xautoclaim(

@@ -10,7 +10,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import InboundMessage
 from router.classify import Classification, Classifier
 from router.dedup import find_duplicate
-from router.identify import identify
+from router.identify import identify_many
 from router.priority import PriorityDecision, prioritise
 from router.route import choose_team, least_loaded
 from router.settings import RouterSettings
@@ -48,6 +48,7 @@ class Routing:
     reason: str | None = None
     acknowledge: bool = True
     contact: Contact | None = None
+    new_contact: bool = False  # created for this message: it cannot have tickets yet
     ticket_number: int | None = None
     fingerprint: frozenset[str] = frozenset()
     classification: Classification | None = None
@@ -89,14 +90,24 @@ class Identify:
         self._settings = settings
 
     async def __call__(self, routing: Routing, session: AsyncSession) -> Routing:
-        contact = await identify(
+        if routing.contact is not None:  # identified with its whole batch (see prepare_batch)
+            return routing
+        [routing] = await self.many([routing], session)
+        return routing
+
+    async def many(self, routings: Sequence[Routing], session: AsyncSession) -> list[Routing]:
+        """Identify the senders of several messages at once, as if one after the other."""
+        found = await identify_many(
             session,
-            routing.message.sender,
+            [routing.message.sender for routing in routings],
             default_locale=self._settings.default_locale,
             default_timezone=self._settings.default_timezone,
-            now=routing.now,
+            now=routings[0].now if routings else datetime.now(UTC),
         )
-        return routing.but(contact=contact)
+        return [
+            routing.but(contact=match.contact, new_contact=match.created)
+            for routing, match in zip(routings, found, strict=True)
+        ]
 
 
 class Thread:
@@ -128,7 +139,7 @@ class Deduplicate:
         message = routing.message
         prints = fingerprint(message.subject, message.text)
         routing = routing.but(fingerprint=prints)
-        if self._window <= timedelta(0) or not prints:
+        if self._window <= timedelta(0) or not prints or routing.new_contact:
             return routing
         number = await find_duplicate(
             session,
@@ -224,7 +235,28 @@ def priority_of(routing: Routing) -> Priority:
 async def run_pipeline(steps: Sequence[Step], routing: Routing, session: AsyncSession) -> Routing:
     """Run the steps in order until one settles the message."""
     for step in steps:
-        routing = await step(routing, session)
         if routing.settled:
             break
+        routing = await step(routing, session)
     return routing
+
+
+async def prepare_batch(
+    steps: Sequence[Step], routings: Sequence[Routing], session: AsyncSession
+) -> tuple[list[Routing], tuple[Step, ...]]:
+    """Run the steps up to and including :class:`Identify` for a whole batch at once.
+
+    Returns the routings and the steps still to run for each message, in order, with the
+    message's ticket written before the next message goes on (it may join that ticket). The
+    steps up to Identify decide on a message and its sender alone, never on what an earlier
+    message of the batch wrote, so running them batch-wide changes no answer; it turns one
+    identification round trip per message into a few per batch.
+    """
+    found = [i for i, step in enumerate(steps) if isinstance(step, Identify)]
+    if not found:
+        return list(routings), tuple(steps)
+    head, identify_step, rest = steps[: found[0]], steps[found[0]], tuple(steps[found[0] + 1 :])
+    prepared = [await run_pipeline(head, routing, session) for routing in routings]
+    assert isinstance(identify_step, Identify)  # noqa: S101 - found by isinstance above
+    identified = iter(await identify_step.many([r for r in prepared if not r.settled], session))
+    return [r if r.settled else next(identified) for r in prepared], rest

@@ -211,12 +211,18 @@ ensure_redis() {
 }
 
 # --- HOOK(dovecot): IMAP test server ---------------------------------------------------------
-# Later issues need Dovecot (Debian package dovecot-imapd) for the IMAP tests. It goes here:
-# check the IMAP port answers; else apt_install dovecot-imapd, write a test-only config
-# (plaintext auth on loopback, passwd-file users), start it, wait_for it, and log "ok".
-# Then call ensure_dovecot below. Until then this is a no-op.
+# The e-mail tests start a PRIVATE Dovecot (own config, free loopback port, temp directories;
+# tests/fakes/dovecot.py), so only the program is needed here: Debian's dovecot-imapd. Its
+# package also creates the unprivileged users (dovecot, dovenull) the private instance runs as.
 ensure_dovecot() {
-    :
+    if [[ -x /usr/sbin/dovecot ]] || command -v dovecot >/dev/null 2>&1; then
+        log "Dovecot ok: $(dovecot --version 2>/dev/null || echo installed)"
+        return 0
+    fi
+    apt_install dovecot-imapd
+    # The package starts a system-wide instance on 143/993; the tests do not use it.
+    as_root systemctl disable --now dovecot >/dev/null 2>&1 || true
+    log "Dovecot ok: installed $(dovecot --version 2>/dev/null || true)"
 }
 
 main() {

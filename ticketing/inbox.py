@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.domain import IntakeOutcome, IntakeResult
 from ticketing.models import InboundMessageRow
+
+# The tables, for Core statements on the hot path.
+_INBOX = cast("Table", InboundMessageRow.__table__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,33 +49,68 @@ async def store(
     now: datetime,
 ) -> StoredInbound:
     """Insert the message unless (channel, external_id) exists; return its row id and state."""
-    values = {
-        "channel": channel,
-        "external_id": external_id,
-        "payload": payload,
-        "state": "pending",
-        "attempts": 0,
-        "received_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    item = NewInbound(channel=channel, external_id=external_id, payload=payload)
+    [stored] = await store_many(session, [item], now)
+    return stored
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewInbound:
+    channel: str
+    external_id: str
+    payload: dict[str, Any]
+
+
+async def store_many(
+    session: AsyncSession, items: Sequence[NewInbound], now: datetime
+) -> list[StoredInbound]:
+    """:func:`store` for many messages in one statement (group commit); answers in order.
+
+    A pair repeated within ``items`` is stored once; its later copies answer ``created=False``.
+    """
+    table = _INBOX
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
-        insert(InboundMessageRow)
-        .values(**values)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(InboundMessageRow.id)
+        .returning(table.c.id, table.c.channel, table.c.external_id)
     )
-    new_id = (await session.execute(stmt)).scalar_one_or_none()
-    if new_id is not None:
-        return StoredInbound(id=new_id, created=True, result=None)
-    row = (
-        await session.scalars(
+    params = [
+        {
+            "channel": item.channel,
+            "external_id": item.external_id,
+            "payload": item.payload,
+            "state": "pending",
+            "attempts": 0,
+            "received_at": now,
+        }
+        for item in items
+    ]
+    # Many rows go out as one multi-row INSERT ("insertmanyvalues"); one row as a plain one.
+    result = await session.execute(stmt, params if len(params) > 1 else params[0])
+    created = {(channel, external_id): new_id for new_id, channel, external_id in result}
+    missing = {(i.channel, i.external_id) for i in items} - created.keys()
+    existing: dict[tuple[str, str], InboundMessageRow] = {}
+    if missing:
+        found = await session.scalars(
             select(InboundMessageRow).where(
-                InboundMessageRow.channel == channel, InboundMessageRow.external_id == external_id
+                tuple_(InboundMessageRow.channel, InboundMessageRow.external_id).in_(missing)
             )
         )
-    ).one()
-    return StoredInbound(id=row.id, created=False, result=result_of(row))
+        existing = {(row.channel, row.external_id): row for row in found}
+    answers: list[StoredInbound] = []
+    answered: set[tuple[str, str]] = set()
+    for item in items:
+        key = (item.channel, item.external_id)
+        if key in created:
+            answers.append(
+                StoredInbound(id=created[key], created=key not in answered, result=None)
+            )
+        else:
+            row = existing[key]
+            answers.append(StoredInbound(id=row.id, created=False, result=result_of(row)))
+        answered.add(key)
+    return answers
 
 
 async def claim(session: AsyncSession, inbound_id: int) -> InboundMessageRow | None:
@@ -82,6 +120,24 @@ async def claim(session: AsyncSession, inbound_id: int) -> InboundMessageRow | N
         stmt = stmt.with_for_update(skip_locked=True)
     row = (await session.scalars(stmt)).first()
     return row if row is not None and row.state == "pending" else None
+
+
+async def claim_many(
+    session: AsyncSession, ids: Sequence[int]
+) -> tuple[list[InboundMessageRow], list[InboundMessageRow]]:
+    """:func:`claim` for a batch: (pending rows locked for processing, rows already processed).
+
+    Rows another worker holds (PostgreSQL) or that do not exist are in neither list.
+    """
+    stmt = (
+        select(InboundMessageRow)
+        .where(InboundMessageRow.id.in_(ids))
+        .order_by(InboundMessageRow.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(stmt))
+    return [r for r in rows if r.state == "pending"], [r for r in rows if r.state != "pending"]
 
 
 async def get(session: AsyncSession, inbound_id: int) -> InboundMessageRow | None:

@@ -5,15 +5,18 @@ The repository never commits: callers wrap it in ``async with sessionmaker.begin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, Table, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 
+from ticketing import held
 from ticketing.domain import (
     OPEN_STATUSES,
     Attachment,
@@ -39,6 +42,11 @@ from ticketing.models import (
     TicketEventRow,
     TicketRow,
 )
+
+# The tables, for Core statements on the hot path.
+_CONTACT = cast("Table", ContactRow.__table__)
+_IDENTITY = cast("Table", IdentityRow.__table__)
+_TICKET = cast("Table", TicketRow.__table__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +136,19 @@ def comment_from_row(row: CommentRow) -> Comment:
     )
 
 
+def _contact_from_columns(row: Row[Any]) -> Contact:
+    return Contact(
+        id=row.id,
+        name=row.name,
+        locale=row.locale,
+        timezone=row.timezone,
+        company=row.company,
+        department=row.department,
+        vip=row.vip,
+        identities=(),
+    )
+
+
 def _with_requester(stmt: Select[TicketRow]) -> Select[TicketRow]:
     return stmt.options(selectinload(TicketRow.requester))
 
@@ -148,6 +169,60 @@ class TicketRepository:
         )
         return (await self.session.scalars(stmt)).first()
 
+    async def contacts_by_identities(
+        self, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], Contact]:
+        """The owner of each of the given (kind, value) identities that somebody owns."""
+        if not keys:
+            return {}
+        identity, contact = _IDENTITY, _CONTACT
+        stmt = (
+            select(identity.c.kind, identity.c.value, *contact.c)
+            .join(contact, contact.c.id == identity.c.contact_id)
+            .where(tuple_(identity.c.kind, identity.c.value).in_(list(keys)))
+        )
+        rows = await self.session.execute(stmt)
+        return {(row.kind, row.value): _contact_from_columns(row) for row in rows}
+
+    async def add_contacts(self, contacts: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert contacts (column values); their ids, in the same order."""
+        table = _CONTACT
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        params = list(contacts) if len(contacts) > 1 else contacts[0]
+        return list((await self.session.execute(stmt, params)).scalars())
+
+    async def link_identities(self, links: Sequence[tuple[int, Identity]]) -> set[tuple[str, str]]:
+        """Give each identity to its contact unless somebody owns it; the (kind, value) linked."""
+        if not links:
+            return set()
+        table = _IDENTITY
+        dialect = self.session.get_bind().dialect.name
+        stmt = (
+            (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+            .on_conflict_do_nothing(index_elements=["kind", "value"])
+            .returning(table.c.kind, table.c.value)
+        )
+        params = [
+            {
+                "contact_id": contact_id,
+                "kind": identity.kind.value,
+                "value": identity.value,
+                "verified": identity.kind is IdentityKind.TELEGRAM,
+                "unreachable": False,
+            }
+            for contact_id, identity in links
+        ]
+        result = await self.session.execute(stmt, params if len(params) > 1 else params[0])
+        return {(kind, value) for kind, value in result}
+
+    async def rename_contact(self, contact_id: int, name: str) -> None:
+        await self.session.execute(
+            update(_CONTACT).where(ContactRow.id == contact_id).values(name=name)
+        )
+
+    async def delete_contact(self, contact_id: int) -> None:
+        await self.session.execute(delete(_CONTACT).where(ContactRow.id == contact_id))
+
     async def contact(self, contact_id: int) -> Contact:
         row = await self.session.get_one(ContactRow, contact_id)
         identities = (
@@ -160,6 +235,7 @@ class TicketRepository:
     # -- tickets ----------------------------------------------------------------------------
 
     async def row(self, number: int, *, for_update: bool = False) -> TicketRow | None:
+        await held.write_if(self.session, lambda ticket: ticket["id"] == number)
         stmt = _with_requester(select(TicketRow).where(TicketRow.id == number))
         if for_update:
             stmt = stmt.with_for_update(of=TicketRow)
@@ -170,11 +246,13 @@ class TicketRepository:
         return None if row is None else ticket_from_row(row, contact_from_row(row.requester))
 
     async def row_by_status_hash(self, token_hash: str) -> TicketRow | None:
+        await held.write_if(self.session, lambda ticket: ticket["status_token_hash"] == token_hash)
         stmt = _with_requester(select(TicketRow).where(TicketRow.status_token_hash == token_hash))
         return (await self.session.scalars(stmt)).first()
 
     async def open_rows_of(self, requester_id: int, since: datetime) -> Sequence[TicketRow]:
         """The requester's open tickets created since ``since``, newest first."""
+        await held.write_if(self.session, lambda ticket: ticket["requester_id"] == requester_id)
         stmt = (
             select(TicketRow)
             .where(
@@ -190,6 +268,7 @@ class TicketRepository:
     async def open_counts(self, assignees: Sequence[str]) -> dict[str, int]:
         if not assignees:
             return {}
+        await held.write_if(self.session, lambda ticket: ticket["assignee"] in assignees)
         stmt = (
             select(TicketRow.assignee, func.count())
             .where(
@@ -201,6 +280,7 @@ class TicketRepository:
         return {name: count for name, count in (await self.session.execute(stmt)).all() if name}
 
     async def list(self, flt: TicketFilter) -> list[Ticket]:
+        await held.write(self.session)
         stmt = _with_requester(select(TicketRow)).order_by(TicketRow.id.desc()).limit(flt.limit)
         if flt.status:
             stmt = stmt.where(TicketRow.status.in_([s.value for s in flt.status]))
@@ -222,6 +302,7 @@ class TicketRepository:
         return [ticket_from_row(r, contact_from_row(r.requester)) for r in rows]
 
     async def detail(self, number: int, *, public_only: bool) -> TicketDetail | None:
+        await held.write(self.session)
         row = await self.row(number)
         if row is None:
             return None
@@ -260,6 +341,19 @@ class TicketRepository:
         )
 
     # -- writes -----------------------------------------------------------------------------
+
+    async def insert_ticket(self, values: dict[str, Any]) -> TicketRow:
+        """Insert a ticket at once (its id is the number) and return it as a session row.
+
+        A Core INSERT … RETURNING of every column, adopted into the session as if loaded:
+        later changes to the row go out with the session's next flush, like any other.
+        """
+        table = _TICKET
+        inserted = (await self.session.execute(insert(table).returning(*table.c), values)).one()
+        row = TicketRow(**inserted._asdict())
+        make_transient_to_detached(row)
+        self.session.add(row)
+        return row
 
     def add_event(
         self, ticket_id: int, kind: str, actor: str, now: datetime, **data: Any

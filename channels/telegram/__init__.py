@@ -1,0 +1,1 @@
+"""The Telegram channel: Bot API calls, limits, normalising updates and rendering messages."""

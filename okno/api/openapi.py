@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from channels.phone.schemas import CallRecordIn
 from okno.api.schemas import (
     CommentIn,
     MessageIn,
@@ -26,6 +27,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     TicketOut,
     TicketDetailOut,
     TicketListOut,
+    CallRecordIn,
 )
 
 ERROR_SCHEMA = {
@@ -90,6 +92,22 @@ FORM_SCHEMA = {
 
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
 
+CALL_OUT_SCHEMA = {
+    "type": "object",
+    "required": ["outcome", "ticket_number"],
+    "properties": {
+        "outcome": {
+            "type": "string",
+            "enum": ["created", "logged", "queued", "ignored"],
+            "description": "created: a call-back (or call) ticket; logged: noted on the "
+            "caller's open ticket; queued: the ticket is being made; ignored: recorded only",
+        },
+        "ticket_number": {"type": ["integer", "null"]},
+        "status_url": {"type": ["string", "null"]},
+        "reason": {"type": ["string", "null"], "description": "why a call was only recorded"},
+    },
+}
+
 
 @cache
 def openapi_document() -> dict[str, Any]:
@@ -99,6 +117,7 @@ def openapi_document() -> dict[str, Any]:
     components = dict(schemas.get("$defs", {}))
     components["Error"] = ERROR_SCHEMA
     components["FormIn"] = FORM_SCHEMA
+    components["CallOut"] = CALL_OUT_SCHEMA
     list_params = [
         {"name": n, "in": "query", "required": False, "schema": {"type": t}}
         for n, t in (
@@ -127,6 +146,25 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Submit a message from any channel (idempotent per external_id)",
                     "requestBody": _body(MessageIn),
                     "responses": _responses(202, MessageOut, 400, 413, 415, 422),
+                }
+            },
+            "/api/v1/calls": {
+                "post": {
+                    "summary": "Log a finished call from any PBX (idempotent per call_id; served "
+                    "when phone.enabled): a missed inbound call opens a call-back ticket unless "
+                    "the caller has an open one, where it is logged",
+                    "requestBody": _body(CallRecordIn),
+                    "responses": {
+                        **_responses(202, CallRecordIn, 400, 413, 415, 422),
+                        "202": {
+                            "description": "Accepted",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CallOut"}
+                                }
+                            },
+                        },
+                    },
                 }
             },
             "/api/v1/form": {

@@ -190,9 +190,10 @@ async def test_sigterm_finishes_in_flight_work_and_exits_cleanly(
     service.start()
     await service.wait_ready()
     url = f"http://127.0.0.1:{service.port}/api/v1/messages"
-    async with aiohttp.ClientSession() as http, http.post(
-        url, json=payload(1), headers={"Authorization": f"Bearer {token}"}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, json=payload(1), headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
         assert response.status == 202
     assert service.process is not None
     service.process.send_signal(signal.SIGTERM)

@@ -242,3 +242,68 @@ async def test_unrouted_message_is_recovered_after_a_crash_between_commit_and_qu
     again = await okno.intake.accept(stranded)
     assert again.outcome is IntakeOutcome.CREATED
     assert await count(okno, TicketRow) == 1
+
+
+async def store_without_routing(okno: Okno, *messages: InboundMessage) -> list[int]:
+    from ticketing import inbox
+
+    async with okno.db.transaction() as session:
+        stored = [
+            await inbox.store(
+                session,
+                channel=m.channel.value,
+                external_id=m.external_id,
+                payload=m.to_payload(),
+                now=okno.now(),
+            )
+            for m in messages
+        ]
+    return [s.id for s in stored]
+
+
+async def test_repeat_of_a_new_sender_joins_the_ticket_opened_earlier_in_the_same_batch(
+    okno: Okno,
+) -> None:
+    ids = await store_without_routing(
+        okno,
+        message("Не могу зайти в почту, пишет неверный пароль", subject="Почта"),
+        message("Почта не открывается: не получается зайти, неверный пароль"),
+        message("Сломался монитор, мерцает экран и гаснет", email="drugoy@example.ru"),
+    )
+    await okno.router.handle_batch(ids)
+    async with okno.db.read() as session:
+        rows = (
+            await session.scalars(select(InboundMessageRow).order_by(InboundMessageRow.id))
+        ).all()
+        templates = sorted((await session.scalars(select(OutboxRow.template))).all())
+    assert [(r.state, r.outcome) for r in rows] == [
+        ("done", "created"),
+        ("done", "appended"),
+        ("done", "created"),
+    ]
+    assert rows[0].ticket_id == rows[1].ticket_id != rows[2].ticket_id
+    assert await count(okno, ContactRow) == 2
+    assert await count(okno, TicketRow) == 2
+    assert await count(okno, CommentRow) == 3
+    assert templates == ["acknowledgement", "acknowledgement", "appended"]
+
+
+async def test_failing_message_is_recorded_and_the_rest_of_its_batch_still_routed(
+    okno: Okno,
+) -> None:
+    good = message("Не работает сканер в переговорной")
+    bad = message("Письмо без обратного адреса")
+    ids = await store_without_routing(okno, good, bad)
+    async with okno.db.transaction() as session:
+        row = await session.get_one(InboundMessageRow, ids[1])
+        row.payload = {**row.payload, "sender": {**row.payload["sender"], "email": None}}
+    await okno.router.handle_batch(ids)
+    async with okno.db.read() as session:
+        routed = await session.get_one(InboundMessageRow, ids[0])
+        failed = await session.get_one(InboundMessageRow, ids[1])
+    assert (routed.state, routed.outcome) == ("done", "created")
+    # Recorded for replay (the recovery loop may have retried it meanwhile).
+    assert failed.state != "done"
+    assert failed.attempts >= 1
+    assert "sender has no address" in (failed.error or "")
+    assert await count(okno, TicketRow) == 1

@@ -60,6 +60,41 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "status_url": STATUS_URL,
         "rating_url": RATING_URL,
     },
+    "still_waiting": {
+        "ticket_number": 4567,
+        "subject": f"Принтер {SCRIPT}",
+        "status_url": STATUS_URL,
+        "automatic_at": "2026-11-27T15:00:00Z",
+    },
+    "rating_request": {
+        "ticket_number": 4567,
+        "subject": f"Принтер {SCRIPT}",
+        "status_url": STATUS_URL,
+        "rating_url": RATING_URL,
+        "automatic_at": "2026-11-27T15:00:00Z",
+    },
+    "sla_warning": {
+        "ticket_number": 4567,
+        "subject": f"Принтер {SCRIPT}",
+        "status_url": STATUS_URL,
+        "priority": "high",
+        "clock": "resolution",
+        "percent": 75,
+        "level": "warning",
+        "due_at": "2026-11-23T11:30:00Z",
+        "assignee": "anna",
+    },
+    "sla_breach": {
+        "ticket_number": 4567,
+        "subject": f"Принтер {SCRIPT}",
+        "status_url": STATUS_URL,
+        "priority": "high",
+        "clock": "reaction",
+        "percent": 100,
+        "level": "breach",
+        "due_at": "2026-11-23T11:30:00Z",
+        "assignee": None,
+    },
 }
 
 # What a requester must read, per event and locale, in the subject and in the body.
@@ -83,6 +118,14 @@ EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
     ("waiting_for_you", "en"): ("Your reply is needed", "Our question:"),
     ("resolved", "ru"): ("Заявка решена", "Пожалуйста, оцените нашу работу"),
     ("resolved", "en"): ("Ticket resolved", "Please rate our work"),
+    ("still_waiting", "ru"): ("Мы всё ещё ждём вашего ответа", "будет считаться решённой"),
+    ("still_waiting", "en"): ("still waiting for your reply", "will be considered resolved"),
+    ("rating_request", "ru"): ("Как мы справились?", "Пожалуйста, оцените нашу работу"),
+    ("rating_request", "en"): ("How did we do?", "Please rate our work"),
+    ("sla_warning", "ru"): ("Предупреждение SLA", "израсходовала 75 % времени решения"),
+    ("sla_warning", "en"): ("SLA warning", "has used 75 percent of its resolution time"),
+    ("sla_breach", "ru"): ("Нарушение SLA", "нарушила срок реакции"),
+    ("sla_breach", "en"): ("SLA breach", "has missed its reaction time"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks, one script per figure (run as files: `python -P bench/<name>.py`)."""

@@ -1,0 +1,60 @@
+"""What the desk shows about a ticket, read in one go: the ticket, its first message and files,
+the files of the comment an event is about, and how the requester can be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.cards import Reachability
+from bot.context import BotDeps
+from ticketing import telegram_store
+from ticketing.domain import Attachment, AuthorKind, ChannelKind, IdentityKind, Ticket
+from ticketing.repository import TicketRepository
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketView:
+    """A ticket as the desk shows it."""
+
+    ticket: Ticket
+    first_message: str
+    first_files: tuple[Attachment, ...]
+    comment_files: tuple[Attachment, ...]
+    reach: Reachability
+    actors: dict[str, str]  # event id → who did it (a status notice does not say)
+
+
+def reachability(ticket: Ticket, identities: Sequence[tuple[str, str, bool]]) -> Reachability:
+    """Phone-only when no written channel reaches the requester: replies go to no channel,
+    or only to a phone, or to a Telegram chat that blocked the bot (and no e-mail is known)."""
+    phone = next((value for kind, value, _ in identities if kind == IdentityKind.PHONE), None)
+    blocked = any(kind == IdentityKind.TELEGRAM and off for kind, _, off in identities)
+    has_email = any(kind == IdentityKind.EMAIL and not off for kind, _, off in identities)
+    reply = ticket.reply_to
+    unreachable = reply is not None and reply.channel is ChannelKind.TELEGRAM and blocked
+    written = reply is not None and reply.channel is not ChannelKind.PHONE and not unreachable
+    return Reachability(
+        phone=phone, phone_only=not written and not has_email, unreachable=unreachable
+    )
+
+
+async def load_view(deps: BotDeps, ticket_id: int, *, comment_key: object) -> TicketView | None:
+    """Read a ticket's view; None when the ticket is gone."""
+    async with deps.db.read() as session:
+        detail = await TicketRepository(session).detail(ticket_id, public_only=False)
+        if detail is None:
+            return None
+        identities = await telegram_store.identities_of(session, detail.ticket.requester.id)
+    comments = detail.comments
+    first = next((c for c in comments if c.author_kind is AuthorKind.REQUESTER), None)
+    wanted = str(comment_key) if comment_key is not None else None
+    commented = next((c for c in comments if str(c.id) == wanted), None)
+    return TicketView(
+        ticket=detail.ticket,
+        first_message=first.body if first else "",
+        first_files=first.attachments if first else (),
+        comment_files=commented.attachments if commented else (),
+        reach=reachability(detail.ticket, identities),
+        actors={str(event.id): event.actor for event in detail.events},
+    )

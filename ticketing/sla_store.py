@@ -1,0 +1,263 @@
+"""The SQL of the SLA part: ``ticket_sla`` rows in and out, inside a caller-owned transaction.
+
+Core statements throughout: the escalator's tick and the recompute handle many rows at once,
+and always read what the transaction wrote (no identity-map staleness). The ticket's own due
+columns are written here too, and any loaded ``TicketRow`` is kept in step with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, and_, bindparam, not_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from ticketing.domain import Contact, Status, Ticket
+from ticketing.models import ContactRow, IdentityRow, TicketRow
+from ticketing.repository import ticket_from_row
+from ticketing.rows_sla import TicketSlaRow
+
+SLA = cast("Table", TicketSlaRow.__table__)
+TICKET = cast("Table", TicketRow.__table__)
+CONTACT = cast("Table", ContactRow.__table__)
+_STATE_COLUMNS = tuple(c.name for c in SLA.c if c.name not in {"ticket_id", "updated_at"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaRecord:
+    """One ``ticket_sla`` row, plus the due times the ticket shows."""
+
+    ticket_id: int
+    agreement: str
+    calendar: str
+    policy_hash: str
+    registered_at: datetime
+    last_status: str
+    reaction_target_s: float | None = None
+    resolution_target_s: float | None = None
+    reaction_stopped_at: datetime | None = None
+    first_reaction_business_s: float | None = None
+    resolution_business_s: float | None = None
+    resolution_banked_s: float = 0.0
+    resolution_running_since: datetime | None = None
+    waiting_since: datetime | None = None
+    resolved_since: datetime | None = None
+    reaction_breached: bool = False
+    resolution_breached: bool = False
+    fired: tuple[str, ...] = ()
+    next_event_at: datetime | None = None
+    next_event_kind: str | None = None
+    reaction_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _record(row: Any) -> SlaRecord:
+    values = {name: getattr(row, f"sla_{name}") for name in _STATE_COLUMNS}
+    values["fired"] = tuple(values["fired"] or ())
+    return SlaRecord(
+        ticket_id=row.sla_ticket_id,
+        reaction_due_at=row.reaction_due_at,
+        resolution_due_at=row.resolution_due_at,
+        **values,
+    )
+
+
+def _contact(row: Any) -> Contact:
+    return Contact(
+        id=row.requester_id,
+        name=row.requester_name,
+        locale=row.requester_locale,
+        timezone=row.requester_timezone,
+        company=row.requester_company,
+        department=row.requester_department,
+        vip=row.requester_vip,
+    )
+
+
+def _with_tickets() -> Select[Any]:
+    """``ticket_sla`` joined with its ticket and requester, columns labelled apart."""
+    return (
+        select(
+            *(c.label(f"sla_{c.name}") for c in SLA.c),
+            *TICKET.c,
+            *(
+                CONTACT.c[name].label(f"requester_{name}")
+                for name in ("name", "locale", "timezone", "company", "department", "vip")
+            ),
+        )
+        .join(TICKET, TICKET.c.id == SLA.c.ticket_id)
+        .join(CONTACT, CONTACT.c.id == TICKET.c.requester_id)
+    )
+
+
+def _pairs(rows: Sequence[Any]) -> list[tuple[SlaRecord, Ticket]]:
+    pairs = []
+    for row in rows:
+        # Plain attributes: a Row's attribute lookup costs more than building the namespace.
+        plain = SimpleNamespace(**row._asdict())
+        pairs.append((_record(plain), ticket_from_row(cast("TicketRow", plain), _contact(plain))))
+    return pairs
+
+
+async def load(session: AsyncSession, ticket_ids: Collection[int]) -> dict[int, SlaRecord]:
+    """The SLA rows of these tickets (those that have one)."""
+    if not ticket_ids:
+        return {}
+    stmt = (
+        select(
+            *(c.label(f"sla_{c.name}") for c in SLA.c),
+            TICKET.c.reaction_due_at,
+            TICKET.c.resolution_due_at,
+        )
+        .join(TICKET, TICKET.c.id == SLA.c.ticket_id)
+        .where(SLA.c.ticket_id.in_(list(ticket_ids)))
+    )
+    return {row.sla_ticket_id: _record(row) for row in await session.execute(stmt)}
+
+
+async def save(
+    session: AsyncSession,
+    records: Sequence[SlaRecord],
+    now: datetime,
+    *,
+    shown: Mapping[int, tuple[datetime | None, datetime | None]] | None = None,
+) -> None:
+    """Write the rows (insert or update) and the tickets' due times.
+
+    ``shown``: the due times the tickets have now, to skip writing unchanged ones.
+    """
+    if not records:
+        return
+    stmt = _upsert(session.get_bind().dialect.name)
+    params = [
+        {
+            "ticket_id": r.ticket_id,
+            **{name: getattr(r, name) for name in _STATE_COLUMNS},
+            "fired": list(r.fired),
+            "updated_at": now,
+        }
+        for r in records
+    ]
+    await session.execute(stmt, params)
+    changed = [
+        r
+        for r in records
+        if shown is None or shown.get(r.ticket_id) != (r.reaction_due_at, r.resolution_due_at)
+    ]
+    await _show_due_times(session, changed)
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE of every state column, built once per dialect (building
+    its ``excluded`` columns costs more than running it)."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(SLA)
+        stmt = _UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=["ticket_id"],
+            set_={name: insert.excluded[name] for name in (*_STATE_COLUMNS, "updated_at")},
+        )
+    return stmt
+
+
+async def _show_due_times(session: AsyncSession, records: Sequence[SlaRecord]) -> None:
+    if not records:
+        return
+    await session.execute(
+        update(TICKET)
+        .where(TICKET.c.id == bindparam("b_id"))
+        .values(
+            reaction_due_at=bindparam("b_reaction"), resolution_due_at=bindparam("b_resolution")
+        ),
+        [
+            {
+                "b_id": r.ticket_id,
+                "b_reaction": r.reaction_due_at,
+                "b_resolution": r.resolution_due_at,
+            }
+            for r in records
+        ],
+        execution_options={"synchronize_session": False},
+    )
+    # A TicketRow the caller holds must not show (or later flush) the old values.
+    identity_map = session.sync_session.identity_map
+    for r in records:
+        row = identity_map.get(identity_key(TicketRow, r.ticket_id))
+        if row is not None:
+            set_committed_value(row, "reaction_due_at", r.reaction_due_at)
+            set_committed_value(row, "resolution_due_at", r.resolution_due_at)
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[SlaRecord, Ticket]]:
+    """Lock and return up to ``limit`` rows whose next timer is due by ``now``, earliest first.
+
+    On PostgreSQL rows (and tickets) another transaction holds are skipped, never waited for:
+    two escalators never take the same row, and a ticket an agent is changing right now is
+    left for the next tick. SQLite has one writer, so a plain read inside it is enough.
+    """
+    stmt = (
+        _with_tickets()
+        .where(SLA.c.next_event_at <= now)
+        .order_by(SLA.c.next_event_at)
+        .limit(limit)
+    )
+    if _postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=[SLA, TICKET])
+    return _pairs((await session.execute(stmt)).all())
+
+
+async def stale(
+    session: AsyncSession, current: Mapping[str, str], *, after: int, limit: int
+) -> list[tuple[SlaRecord, Ticket]]:
+    """Unclosed tickets (ids above ``after``, ascending) computed with another policy than
+    ``current`` (agreement id → policy hash), locked like :func:`claim_due`."""
+    up_to_date = or_(
+        *(and_(SLA.c.agreement == a, SLA.c.policy_hash == h) for a, h in current.items())
+    )
+    stmt = (
+        _with_tickets()
+        .where(
+            SLA.c.ticket_id > after,
+            TICKET.c.status != Status.CLOSED.value,
+            not_(up_to_date),
+        )
+        .order_by(SLA.c.ticket_id)
+        .limit(limit)
+    )
+    if _postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=[SLA, TICKET])
+    return _pairs((await session.execute(stmt)).all())
+
+
+async def identity_values(
+    session: AsyncSession, contact_ids: Collection[int]
+) -> dict[int, list[str]]:
+    """The identity values (e-mail, phone, Telegram id) of each contact."""
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(IdentityRow.contact_id, IdentityRow.value).where(
+            IdentityRow.contact_id.in_(list(contact_ids))
+        )
+    )
+    found: dict[int, list[str]] = {}
+    for contact_id, value in rows:
+        found.setdefault(contact_id, []).append(value)
+    return found
