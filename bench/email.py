@@ -201,7 +201,7 @@ async def run_helpdesk(
     )
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     async with ImapClient(dovecot, user) as client:
-        left = len(await client.flags())
+        left = await client.count()
     # It stops at a message it cannot handle and leaves the rest in the box: report the rate
     # per message it did turn into a ticket, and what it left.
     return {

@@ -13,8 +13,8 @@ Afterwards the database must show the one ordered-delivery result: every event s
 every finished call decided (none left waiting), and exactly one ticket per number that had a
 missed call. Results go to stdout and ``bench/results/phone.json``; a summary to stderr.
 
-    .venv/bin/python bench/phone.py                          # sqlite and postgres, ~1 minute
-    .venv/bin/python bench/phone.py --scenarios sqlite --calls 300
+    .venv/bin/python -P bench/phone.py                       # sqlite and postgres, ~1 minute
+    .venv/bin/python -P bench/phone.py --scenarios sqlite --calls 300
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ async def scenario(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "benchmark": "phone",
-        "command": " ".join([".venv/bin/python", "bench/phone.py", *sys.argv[1:]]),
+        "command": " ".join([".venv/bin/python", "-P", "bench/phone.py", *sys.argv[1:]]),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),

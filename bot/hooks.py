@@ -81,6 +81,12 @@ class RequesterHooks:
         )
 
     async def sent(self, message: OutboundMessage, message_ids: Sequence[int]) -> None:
+        """Remember which Telegram messages carried ``message`` (replies to them thread).
+
+        The first is the send's receipt, kept by the outbox row itself; only the parts and
+        files after it need a row here (one write less for the usual one-part message).
+        """
+        message_ids = message_ids[1:]
         if message.ticket_number is None or not message_ids:
             return
         async with self._deps.db.transaction() as session:

@@ -18,16 +18,22 @@ through the notice sink :meth:`CallLog.on_notices`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import InboundMessage, IntakeSink
-from channels.phone.events import CallDirection, CallEvent, CallFacts, CallOutcome, LegState
+from channels.phone.events import (
+    CallDirection,
+    CallEvent,
+    CallFacts,
+    CallOutcome,
+    latest_legs,
+    live_state,
+)
 from channels.phone.normalize import call_message
 from channels.phone.texts import describe_call, recording_note
 from ticketing import inbox
@@ -55,42 +61,12 @@ _OUTCOMES = {
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallPolicy:
+    """The choices ``phone`` settings make, and how call notes are worded (zone, language)."""
+
     open_ticket_on_answered: bool = False
     callback_attempts: int = 3
     timezone: str = "Europe/Moscow"
     locale: str = "ru"
-
-
-def latest_legs(legs: dict[str, Any] | None, leg_id: str, seq: int, state: str) -> dict[str, Any]:
-    """Each leg's ``[seq, state]`` with the highest ``seq`` seen; a new dict (JSON column)."""
-    known = dict(legs or {})
-    if leg_id not in known or seq > known[leg_id][0]:
-        known[leg_id] = [seq, state]
-    return known
-
-
-def live_state(legs: Iterable[tuple[str, int, str]], *, finished: bool) -> str | None:
-    """The call's state now, from every leg event seen, whatever order they came in.
-
-    Each leg is in the state of its highest ``seq``; the call is ``talking`` while any leg is
-    connected, ``ringing`` while any rings, and ``ended`` once a definitive event came.
-    """
-    if finished:
-        return "ended"
-    latest: dict[str, tuple[int, str]] = {}
-    for leg, seq, state in legs:
-        if leg not in latest or seq > latest[leg][0]:
-            latest[leg] = (seq, state)
-    states = {state for _, state in latest.values()}
-    for state, name in (
-        (LegState.CONNECTED, "talking"),
-        (LegState.ON_HOLD, "on_hold"),
-        (LegState.APPEARED, "ringing"),
-        (LegState.DISCONNECTED, "disconnected"),
-    ):
-        if state.value in states:
-            return name
-    return None
 
 
 class CallLog:
@@ -189,7 +165,7 @@ class CallLog:
         ticket = await store.open_ticket_of(facts.number)
         if ticket is not None:
             await self._log_on(session, call, ticket, now)
-        elif await store.calls_of(facts.number, "submitted"):
+        elif await store.ticket_in_the_making(facts.number):
             # A ticket for this number is being made right now; this call is logged on it.
             call.state, call.outcome = "waiting", "queued"
         elif facts.direction is CallDirection.OUT:
@@ -347,6 +323,7 @@ def stored_outcome(call: CallRow) -> CallOutcome:
 
 
 def outcome_of(result: IntakeResult) -> CallOutcome:
+    """The intake's answer for a call's message, in the call log's words."""
     return CallOutcome(
         outcome=_OUTCOMES[result.outcome],
         ticket_number=result.ticket_number,

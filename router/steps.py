@@ -10,7 +10,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,12 +97,14 @@ class Identify:
 
     async def many(self, routings: Sequence[Routing], session: AsyncSession) -> list[Routing]:
         """Identify the senders of several messages at once, as if one after the other."""
+        if not routings:
+            return []
         found = await identify_many(
             session,
             [routing.message.sender for routing in routings],
             default_locale=self._settings.default_locale,
             default_timezone=self._settings.default_timezone,
-            now=routings[0].now if routings else datetime.now(UTC),
+            now=routings[0].now,
         )
         return [
             routing.but(contact=match.contact, new_contact=match.created)

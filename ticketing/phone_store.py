@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.domain import IdentityKind
-from ticketing.models import CommentRow
+from ticketing.models import CommentRow, InboundMessageRow
 from ticketing.repository import TicketRepository
 from ticketing.rows_phone import CallEventRow, CallRecordingRow, CallRow
 
@@ -134,6 +134,20 @@ class PhoneStore:
             .order_by(CallRow.id)
         )
         return (await self.session.scalars(stmt)).all()
+
+    async def ticket_in_the_making(self, number: str) -> bool:
+        """Whether a call from ``number`` is in the inbox, its ticket not made yet.
+
+        A submission whose routing failed for good (kept for ``okno replay``) does not count:
+        later calls from the number must not wait for it.
+        """
+        stmt = (
+            select(CallRow.id)
+            .join(InboundMessageRow, InboundMessageRow.id == CallRow.inbound_id)
+            .where(CallRow.number == number, CallRow.state == "submitted")
+            .where(InboundMessageRow.state == "pending")
+        )
+        return (await self.session.scalars(stmt.limit(1))).first() is not None
 
     async def call_by_inbound(self, inbound_id: int) -> CallRow | None:
         stmt = select(CallRow).where(CallRow.inbound_id == inbound_id)

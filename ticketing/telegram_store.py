@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ticketing.domain import IdentityKind
-from ticketing.models import CommentRow, ContactRow, IdentityRow, InboundMessageRow
+from ticketing.models import CommentRow, ContactRow, IdentityRow, InboundMessageRow, OutboxRow
 from ticketing.rows_telegram import (
     TelegramAgentRow,
     TelegramAlbumPartRow,
@@ -111,11 +111,20 @@ async def ticket_by_thread(session: AsyncSession, chat_id: int, thread_id: int) 
 
 
 async def ticket_by_message(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
-    """The ticket a message of ours (a card, a notice, a line) was about."""
+    """The ticket a message of ours (a card, a notice, a line) was about.
+
+    A notification's first message is known by its outbox row's receipt (``chat:id``).
+    """
     stmt = select(TelegramMessageRow.ticket_id).where(
         TelegramMessageRow.chat_id == chat_id, TelegramMessageRow.message_id == message_id
     )
-    return (await session.scalars(stmt)).first()
+    found = (await session.scalars(stmt)).first()
+    if found is not None:
+        return found
+    receipt = select(OutboxRow.ticket_id).where(
+        OutboxRow.channel == "telegram", OutboxRow.external_id == f"{chat_id}:{message_id}"
+    )
+    return (await session.scalars(receipt)).first()
 
 
 async def remember_messages(

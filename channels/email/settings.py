@@ -57,7 +57,9 @@ class ImapSettings(BaseModel):
     backoff_max_seconds: float = Field(
         default=300.0, gt=0, description="longest wait between reconnection attempts"
     )
-    batch_size: int = Field(default=50, ge=1, le=1000, description="messages fetched at once")
+    # aioimaplib parses one response recursively, line by line: keep responses far below
+    # Python's recursion limit (a FETCH of N messages answers with N lines or more).
+    batch_size: int = Field(default=50, ge=1, le=200, description="messages fetched at once")
 
     @field_validator("security")
     @classmethod

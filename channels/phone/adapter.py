@@ -19,11 +19,10 @@ from pydantic import ValidationError
 from channels.phone.events import CallDirection, CallOutcome, CallSink
 from channels.phone.normalize import (
     generic_event,
-    load_json_object,
     mango_event,
     normalize_phone,
 )
-from channels.phone.schemas import CallRecordIn
+from channels.phone.schemas import CallRecordIn, load_json_object
 from channels.phone.settings import MangoSettings
 from channels.phone.signature import verify_mango
 
@@ -95,6 +94,7 @@ def parse_mango_form(body: bytes) -> dict[str, str]:
 
 
 def outcome_body(outcome: CallOutcome) -> dict[str, object]:
+    """The JSON answer: what became of the call so far (the same on a redelivery)."""
     return {
         "outcome": outcome.outcome,
         "ticket_number": outcome.ticket_number,
@@ -121,7 +121,7 @@ class MangoInbound:
             web.post(f"/phone/mango/events/{kind}", self._handler(kind, sink))
             for kind in MANGO_EVENTS
         ]
-        # DTMF, SMS, record/added…: acknowledged (Mango retries otherwise), never stored.
+        # DTMF, SMS, record/added…: checked and answered, never stored (okno does not use them).
         routes.append(web.post("/phone/mango/events/{other:.+}", self._ignored))
         return routes
 
@@ -183,6 +183,8 @@ class CallsApiInbound:
         self._status_url = status_url
 
     def routes(self, sink: CallSink) -> list[web.RouteDef]:
+        """The one route; its body is validated against :class:`CallRecordIn`."""
+
         async def handle(request: web.Request) -> web.Response:
             event = generic_event(await self._record(request), region=self._region)
             outcome = await sink(event)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -35,8 +34,6 @@ from channels.phone.texts import describe_call
 from ticketing.domain import ChannelKind
 
 MAX_NUMBER_INPUT = 64
-MAX_JSON_DEPTH = 16
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 _LEG_STATES = {
     "appeared": LegState.APPEARED,
@@ -69,53 +66,6 @@ def normalize_phone(raw: str, region: str = "RU") -> str | None:
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None
-
-
-def load_json_object(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
-    """Parse a JSON object, refusing deep nesting before the parser can recurse on it.
-
-    Raises:
-        ValueError: not JSON, nested deeper than ``max_depth``, or not an object.
-    """
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > max_depth:
-                msg = f"JSON nested deeper than {max_depth} levels"
-                raise ValueError(msg)
-        elif ch in "]}":
-            depth -= 1
-    try:
-        data = json.loads(text)
-    except RecursionError as exc:  # belt and braces: the scan above should prevent it
-        msg = "JSON nested too deeply"
-        raise ValueError(msg) from exc
-    if not isinstance(data, dict):
-        msg = "expected a JSON object"
-        raise ValueError(msg)
-    _check_strings(data)
-    return data
-
-
-def _check_strings(value: object) -> None:
-    """Refuse NUL and unpaired surrogates: valid JSON escapes that no database column takes."""
-    if isinstance(value, str):
-        if _UNSTORABLE.search(value):
-            msg = "JSON string with a NUL character or an unpaired surrogate"
-            raise ValueError(msg)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_strings(key)
-            _check_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_strings(item)
 
 
 def _at(timestamp: int | None) -> datetime | None:

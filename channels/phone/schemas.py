@@ -4,12 +4,15 @@ Mango writes the same field as a string one day and a number the next (``"seq": 
 fields over time and leaves others out, so its models coerce numbers and strings both ways and
 ignore what they do not know. The generic record is our own public contract (it is published
 in the OpenAPI document), so it is strict: unknown fields and naive times are refused.
+:func:`load_json_object` reads either body without letting nesting or odd strings through.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -25,6 +28,8 @@ from pydantic import (
 
 from channels.phone.events import CallResult
 
+MAX_JSON_DEPTH = 16
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _LATEST = 4_102_444_800  # 2100-01-01: a larger "timestamp" is garbage, not a date
 
 
@@ -152,3 +157,50 @@ class CallRecordIn(BaseModel):
             )
             raise ValueError(msg)
         return value
+
+
+def load_json_object(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """Parse a JSON object, refusing deep nesting before the parser can recurse on it.
+
+    Raises:
+        ValueError: not JSON, nested deeper than ``max_depth``, or not an object.
+    """
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                msg = f"JSON nested deeper than {max_depth} levels"
+                raise ValueError(msg)
+        elif ch in "]}":
+            depth -= 1
+    try:
+        data = json.loads(text)
+    except RecursionError as exc:  # belt and braces: the scan above should prevent it
+        msg = "JSON nested too deeply"
+        raise ValueError(msg) from exc
+    if not isinstance(data, dict):
+        msg = "expected a JSON object"
+        raise ValueError(msg)
+    _check_strings(data)
+    return data
+
+
+def _check_strings(value: object) -> None:
+    """Refuse NUL and unpaired surrogates: valid JSON escapes that no database column takes."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            msg = "JSON string with a NUL character or an unpaired surrogate"
+            raise ValueError(msg)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)

@@ -80,10 +80,10 @@ class TelegramOutbound:
     def __init__(self, sender: TelegramSender, hooks: OutboundHooks | None = None) -> None:
         self._sender = sender
         self._hooks: OutboundHooks = hooks if hooks is not None else NoHooks()
-        self._progress: OrderedDict[str, list[int]] = OrderedDict()
+        self._progress: OrderedDict[str, _Progress] = OrderedDict()
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
-        """Send one message.
+        """Send one message; the receipt names its first Telegram message (``chat:id``).
 
         Raises:
             TransientSendError: 429, network trouble, a long limiter wait: try again later.
@@ -94,9 +94,9 @@ class TelegramOutbound:
         except ValueError as exc:
             raise PermanentSendError(f"not a chat id: {message.recipient.address!r}") from exc
         message = await self._hooks.prepare(message)
-        done = self._progress.setdefault(message.idempotency_key, [])
+        progress = self._progress.setdefault(message.idempotency_key, _Progress())
         try:
-            await self._deliver(chat_id, message, done)
+            await self._deliver(chat_id, message, progress)
         except BotBlockedError:
             self._progress.pop(message.idempotency_key, None)
             await self._hooks.blocked(message)
@@ -104,31 +104,36 @@ class TelegramOutbound:
         self._progress.pop(message.idempotency_key, None)
         while len(self._progress) > _PROGRESS_KEPT:
             self._progress.popitem(last=False)
-        await self._hooks.sent(message, done)
-        return SendReceipt(external_id=message_ref(chat_id, done[0]) if done else None)
+        await self._hooks.sent(message, progress.ids)
+        return SendReceipt(external_id=message_ref(chat_id, progress.ids[0]))
 
-    async def _deliver(self, chat_id: int, message: OutboundMessage, done: list[int]) -> None:
-        hint = message.recipient.thread_hint
-        reply_to = int(hint) if hint and hint.isdigit() else None
-        body = message.html or html.escape(message.text)
-        steps = 1 + len(message.files)
-        if len(done) >= steps:
-            return
-        if not done:
+    async def _deliver(self, chat_id: int, message: OutboundMessage, progress: _Progress) -> None:
+        if progress.steps == 0:
+            hint = message.recipient.thread_hint
             ids = await self._sender.send_text(
-                chat_id, body, markup=keyboard(message.buttons), reply_to=reply_to
+                chat_id,
+                message.html or html.escape(message.text),
+                markup=keyboard(message.buttons),
+                reply_to=int(hint) if hint and hint.isdigit() else None,
             )
-            # Several parts count as one step; the first id stands for them.
-            done.extend(ids[:1])
-            if len(ids) > 1:
-                await self._hooks.sent(message, ids[1:])
-        for file in message.files[len(done) - 1 :]:
+            progress.done(ids)
+        for file in message.files[progress.steps - 1 :]:
             content = await self._hooks.read_file(file)
-            done.append(
-                await self._sender.send_file(
-                    chat_id,
-                    filename=file.filename,
-                    content_type=file.content_type,
-                    content=content,
-                )
+            message_id = await self._sender.send_file(
+                chat_id, filename=file.filename, content_type=file.content_type, content=content
             )
+            progress.done([message_id])
+
+
+class _Progress:
+    """What of one message is delivered: the text (all its parts) is step 1, each file one."""
+
+    __slots__ = ("ids", "steps")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.ids: list[int] = []
+
+    def done(self, message_ids: Sequence[int]) -> None:
+        self.steps += 1
+        self.ids.extend(message_ids)

@@ -167,8 +167,18 @@ class ImapClient:
         response = await self._client.append(raw, mailbox=mailbox)
         assert response.result == "OK", response
 
+    async def count(self, mailbox: str = "INBOX") -> int:
+        """Messages in ``mailbox`` not flagged \\Deleted (SEARCH answers on one line)."""
+        assert self._client is not None
+        response = await self._client.select(mailbox)
+        assert response.result == "OK", response
+        found = await self._client.search("NOT", "DELETED", charset=None)
+        assert found.result == "OK", found
+        return sum(len(bytes(line).split()) for line in found.lines[:-1])
+
     async def flags(self, mailbox: str = "INBOX") -> list[str]:
-        """The FLAGS of every message in ``mailbox``, in order."""
+        """The FLAGS of every message in ``mailbox``, in order (small folders: aioimaplib
+        parses a response recursively, line by line)."""
         assert self._client is not None
         response = await self._client.select(mailbox)
         assert response.result == "OK", response

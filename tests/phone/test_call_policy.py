@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import InboundMessage
-from channels.phone.events import CallDirection, CallEvent, CallFacts, CallResult
+from channels.phone.events import CallDirection, CallEvent, CallFacts, CallResult, live_state
 from okno.app import Okno
-from router.calls import CallLog, CallPolicy, live_state
+from router.calls import CallLog, CallPolicy
 from ticketing.domain import IntakeResult
+from ticketing.models import InboundMessageRow
 from ticketing.rows_phone import CallRow
 
 
@@ -131,3 +132,21 @@ async def test_a_deadlock_victim_is_retried(okno: Okno, monkeypatch: pytest.Monk
     monkeypatch.setattr(log, "_record", flaky)
     outcome = await log.handle(call("d-1", result=CallResult.MISSED))
     assert (outcome.outcome, failures) == ("created", [])
+
+
+async def test_a_call_whose_routing_failed_for_good_does_not_hold_up_the_next(
+    okno: Okno,
+) -> None:
+    async def crash(message: InboundMessage) -> IntakeResult:
+        raise ConnectionError("gone")
+
+    crashed = CallLog(
+        db=okno.db, intake=crash, tickets=okno.tickets, policy=CallPolicy(), now=okno.now
+    )
+    with pytest.raises(ConnectionError):
+        await crashed.handle(call("f-1", result=CallResult.MISSED))
+    async with okno.db.transaction() as session:
+        # As if routing it had failed five times: kept for `okno replay`, not routed.
+        await session.execute(update(InboundMessageRow).values(state="failed"))
+    outcome = await call_log(okno).handle(call("f-2", result=CallResult.MISSED))
+    assert outcome.outcome == "created"

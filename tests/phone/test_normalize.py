@@ -13,11 +13,10 @@ from channels.phone.events import CallDirection, CallFacts, CallResult, LegState
 from channels.phone.normalize import (
     call_message,
     generic_event,
-    load_json_object,
     mango_event,
     normalize_phone,
 )
-from channels.phone.schemas import CallRecordIn
+from channels.phone.schemas import CallRecordIn, load_json_object
 from channels.phone.settings import MANGO_RECORDING_URL
 from channels.phone.texts import describe_call
 from tests.phone.mango import FIXTURES, sample
