@@ -158,6 +158,7 @@ EMAIL_HOST = "127.0.0.1"
 EMAIL_PORT = {smtp_port}
 DEFAULT_FROM_EMAIL = "support@desk.example"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+MEDIA_ROOT = {str(Path(work, 'media'))!r}
 LOGGING = {{"version": 1, "disable_existing_loggers": True}}
 """)
 Path(work, "bench_urls.py").write_text(
@@ -197,7 +198,14 @@ async def run_helpdesk(
     script.write_text(HELPDESK_SCRIPT)
     before = len(smtp.received)
     output = await _run(
-        str(python), str(script), str(work), str(dovecot.port), str(smtp.port), user, PASSWORD
+        str(python),
+        str(script),
+        str(work),
+        str(dovecot.port),
+        str(smtp.port),
+        user,
+        PASSWORD,
+        cwd=work,
     )
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     async with ImapClient(dovecot, user) as client:
@@ -212,9 +220,10 @@ async def run_helpdesk(
     }
 
 
-async def _run(*command: str) -> str:
+async def _run(*command: str, cwd: Path | None = None) -> str:
+    # django-helpdesk saves attachments under MEDIA_ROOT (set) or the working directory.
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd
     )
     out, err = await process.communicate()
     if process.returncode != 0:

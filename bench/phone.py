@@ -282,7 +282,8 @@ async def scenario(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             }
             if backend == "postgres":
                 env["OKNO_REDIS_URL"] = args.redis_url
-            if okno("migrate", env=env, cwd=workdir).wait(timeout=120) != 0:
+            migrate = okno("migrate", env=env, cwd=workdir, stdout=subprocess.DEVNULL)
+            if migrate.wait(timeout=120) != 0:
                 raise RuntimeError("okno migrate failed")
             log = workdir / "serve.log"
             with log.open("ab") as out:

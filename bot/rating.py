@@ -56,34 +56,40 @@ def rating_buttons(deps: BotDeps, user_id: int, number: int) -> list[Button]:
     ]
 
 
+_OUTCOMES = {"ok": "decision.closed", "no": "decision.reopened", "r": "rate.thanks"}
+
+
 async def _act(deps: BotDeps, update_id: int, user_id: int, data: Callback) -> str:
-    """Apply one press; returns the text key of the answer."""
+    """Apply one press; returns the text key of the answer.
+
+    A redelivered press (its change committed, the reply lost) is not applied again but gets
+    the same answer, so the next step (the rating buttons) still reaches the requester.
+    """
     tickets, now, actor = deps.tickets, deps.now(), "requester"
+    if data.action == "r" and not data.arg.isdigit():
+        return "refused"
     async with deps.db.transaction() as session:
         if await _owned(session, user_id, data.ticket) is None:
             return "refused"
         if not await telegram_store.claim_update(session, update_id, now):
-            return "done"
-        match data.action:
-            case "ok" | "no":
-                await tickets.requester_decision(
-                    session, data.ticket, solved=data.action == "ok", actor=actor, now=now
-                )
-                return "decision.closed" if data.action == "ok" else "decision.reopened"
-            case "r" if data.arg.isdigit():
-                rating = int(data.arg)
-                await tickets.rate(
-                    session, data.ticket, rating=rating, comment=None, actor=actor, now=now
-                )
-                job = DeskJob(
-                    key=f"rated:{update_id}",
-                    ticket_id=data.ticket,
-                    kind="rated",
-                    data={"rating": rating},
-                )
-                await queue_job(session, job, now)
-                return "rate.thanks"
-    return "refused"
+            return _OUTCOMES[data.action]
+        if data.action in {"ok", "no"}:
+            await tickets.requester_decision(
+                session, data.ticket, solved=data.action == "ok", actor=actor, now=now
+            )
+        else:
+            rating = int(data.arg)
+            await tickets.rate(
+                session, data.ticket, rating=rating, comment=None, actor=actor, now=now
+            )
+            job = DeskJob(
+                key=f"rated:{update_id}",
+                ticket_id=data.ticket,
+                kind="rated",
+                data={"rating": rating},
+            )
+            await queue_job(session, job, now)
+    return _OUTCOMES[data.action]
 
 
 async def on_press(
@@ -109,8 +115,6 @@ async def on_press(
         await callback.answer(plain(locale, outcome), show_alert=True)
         return
     await callback.answer()
-    if outcome == "done":
-        return
     text = t(locale, outcome, number=data.ticket, rating=data.arg)
     markup = None
     if outcome == "decision.closed":

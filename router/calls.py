@@ -31,8 +31,6 @@ from channels.phone.events import (
     CallEvent,
     CallFacts,
     CallOutcome,
-    latest_legs,
-    live_state,
 )
 from channels.phone.normalize import call_message
 from channels.phone.texts import describe_call, recording_note
@@ -117,7 +115,10 @@ class CallLog:
     ) -> tuple[CallOutcome, InboundMessage | None]:
         now = self._now()
         store = PhoneStore(session)
-        call = await store.lock_call(event.source, event.call_key, now)
+        # Only a definitive event or a finished recording can change what the call did, so
+        # only they lock the call; the many leg events of a call are stored side by side.
+        locks = event.definitive or event.recording is not None
+        call = await store.call(event.source, event.call_key, now, lock=locks)
         leg = event.leg
         fresh = await store.add_event(
             call,
@@ -133,12 +134,7 @@ class CallLog:
             )
         if event.facts is not None and call.state == "new":
             await self._decide(session, store, call, event.facts, now)
-        if fresh and leg is not None:
-            call.legs = latest_legs(call.legs, leg.leg_id, leg.seq, leg.state.value)
-        if fresh:
-            legs = ((name, seq, state) for name, (seq, state) in (call.legs or {}).items())
-            call.live_state = live_state(legs, finished=call.facts is not None)
-        if call.ticket_id is not None:
+        if locks and call.ticket_id is not None:
             await self._log_recordings(session, store, call, now)
         message = self._message(call) if call.state == "submitted" else None
         return stored_outcome(call), message
@@ -151,7 +147,7 @@ class CallLog:
         facts: CallFacts,
         now: datetime,
     ) -> None:
-        call.facts = facts.to_json()
+        call.facts, call.updated_at = facts.to_json(), now
         call.direction = facts.direction.value
         call.result = facts.result.value
         call.number = facts.number

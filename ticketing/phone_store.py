@@ -35,21 +35,21 @@ class PhoneStore:
     def _insert(self, table: Any) -> Any:
         return (pg_insert if self._postgres else sqlite_insert)(table)
 
-    async def lock_call(self, source: str, key: str, now: datetime) -> CallRow:
-        """The call row, created if new, locked until the transaction ends (one statement).
+    async def call(self, source: str, key: str, now: datetime, *, lock: bool) -> CallRow:
+        """The call row, created if new; with ``lock``, locked until the transaction ends.
 
-        The upsert touches ``updated_at`` on a conflict, which on PostgreSQL also takes the
-        row lock that serialises events of one call.
+        The lock serialises what can change a call (its definitive event, its recordings,
+        the router linking it); SQLite needs none, okno holds one writer lock there.
         """
-        insert = self._insert(CallRow).values(
-            source=source, key=key, state="new", created_at=now, updated_at=now
+        await self.session.execute(
+            self._insert(CallRow)
+            .values(source=source, key=key, state="new", created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["source", "key"])
         )
-        stmt = insert.on_conflict_do_update(
-            index_elements=["source", "key"], set_={"updated_at": insert.excluded.updated_at}
-        ).returning(CallRow)
-        result = await self.session.scalars(stmt, execution_options={"populate_existing": True})
-        call: CallRow = result.one()
-        return call
+        stmt = select(CallRow).where(CallRow.source == source, CallRow.key == key)
+        if lock and self._postgres:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one()
 
     async def call_with_event(self, source: str, key: str, event_key: str) -> CallRow | None:
         """The call, if this very event of it is stored already (a redelivery); no locks."""

@@ -32,10 +32,6 @@ class CallRow(Base):
     source: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), default="new")
-    # Each leg's latest ``[seq, state]`` and their combined state (ringing, talking, ended…),
-    # derived from every event seen: the highest seq of a leg wins, whatever the order.
-    legs: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
-    live_state: Mapped[str | None] = mapped_column(String(16))
     direction: Mapped[str | None] = mapped_column(String(16))
     result: Mapped[str | None] = mapped_column(String(16))
     number: Mapped[str | None] = mapped_column(String(32))

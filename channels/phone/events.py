@@ -9,7 +9,7 @@ the call opens a ticket, is logged on one, or is only recorded.
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,38 +142,6 @@ class CallOutcome:
     outcome: str
     ticket_number: int | None = None
     reason: str | None = None
-
-
-def latest_legs(legs: dict[str, Any] | None, leg_id: str, seq: int, state: str) -> dict[str, Any]:
-    """Each leg's ``[seq, state]`` with the highest ``seq`` seen; a new dict (JSON column)."""
-    known = dict(legs or {})
-    if leg_id not in known or seq > known[leg_id][0]:
-        known[leg_id] = [seq, state]
-    return known
-
-
-def live_state(legs: Iterable[tuple[str, int, str]], *, finished: bool) -> str | None:
-    """The call's state now, from every leg event seen, whatever order they came in.
-
-    Each leg is in the state of its highest ``seq``; the call is ``talking`` while any leg is
-    connected, ``ringing`` while any rings, and ``ended`` once a definitive event came.
-    """
-    if finished:
-        return "ended"
-    latest: dict[str, tuple[int, str]] = {}
-    for leg, seq, state in legs:
-        if leg not in latest or seq > latest[leg][0]:
-            latest[leg] = (seq, state)
-    states = {state for _, state in latest.values()}
-    for state, name in (
-        (LegState.CONNECTED, "talking"),
-        (LegState.ON_HOLD, "on_hold"),
-        (LegState.APPEARED, "ringing"),
-        (LegState.DISCONNECTED, "disconnected"),
-    ):
-        if state.value in states:
-            return name
-    return None
 
 
 CallSink = Callable[[CallEvent], Awaitable[CallOutcome]]

@@ -325,3 +325,30 @@ async def test_no_reopens_and_a_rating_comment_is_kept(
         found = await desk.ticket(ticket.number)
         assert (found.status, found.rating) == (Status.CLOSED, 4)
         assert len(await desk.tickets()) == 1  # the comment opened nothing
+
+
+async def test_reply_to_the_acknowledgement_continues_that_ticket(
+    settings: Settings, fake_api: FakeTelegramAPI
+) -> None:
+    async with running(telegram_settings(settings, fake_api.base_url), fake_api) as desk:
+        await desk.send(private_message(IVAN, "Не работает VPN из дома"))
+        [ticket] = await eventually(desk.tickets)
+        [ack] = await eventually(lambda: fake_api.sent(IVAN["id"], "sendMessage"))
+        replied = {
+            "message_id": ack.result["message_id"],
+            "date": 1,
+            "chat": {"id": IVAN["id"], "type": "private"},
+            "text": "Заявка принята",
+        }
+
+        await desk.send(
+            private_message(IVAN, "Совсем другое: сломался стул", reply_to_message=replied)
+        )
+
+        async def appended() -> list[str]:
+            async with desk.okno.db.read() as session:
+                rows = (await session.scalars(select(CommentRow))).all()
+            return [r.body for r in rows] if len(rows) == 2 else []
+
+        assert (await eventually(appended))[1] == "Совсем другое: сломался стул"
+        assert [t.number for t in await desk.tickets()] == [ticket.number]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,27 +12,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import InboundMessage
-from channels.phone.events import CallDirection, CallEvent, CallFacts, CallResult, live_state
+from channels.phone.events import CallDirection, CallEvent, CallFacts, CallResult
 from okno.app import Okno
 from router.calls import CallLog, CallPolicy
 from ticketing.domain import IntakeResult
 from ticketing.models import InboundMessageRow
 from ticketing.rows_phone import CallRow
-
-
-def test_live_state_is_the_same_in_every_order() -> None:
-    legs = [
-        ("ivr", 1, "appeared"),
-        ("ivr", 2, "disconnected"),
-        ("agent", 1, "appeared"),
-        ("agent", 2, "connected"),
-    ]
-    states = {live_state(order, finished=False) for order in itertools.permutations(legs)}
-    assert states == {"talking"}
-    assert live_state([*legs, ("agent", 3, "disconnected")], finished=False) == "disconnected"
-    assert live_state([("q", 1, "appeared")], finished=False) == "ringing"
-    assert live_state([("q", 1, "appeared")], finished=True) == "ended"
-    assert live_state([], finished=False) is None
 
 
 def call(key: str, *, result: CallResult, number: str = "+79121234567") -> CallEvent:

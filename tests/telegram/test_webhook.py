@@ -20,12 +20,15 @@ from tests.telegram.harness import (
     IVAN,
     SECRET,
     TelegramHarness,
+    buttons_of,
+    callback,
     eventually,
     fixture,
     group_message,
     running,
     telegram_settings,
 )
+from ticketing.domain import Status
 from ticketing.models import InboundMessageRow
 
 Client = TestClient[web.Request, web.Application]
@@ -99,3 +102,37 @@ async def test_agent_reply_through_the_webhook_reaches_the_requester(
     await eventually(lambda: any("Техник уже идёт" in t for t in fake_api.texts(IVAN["id"])))
     assert fake_api.calls_of("getUpdates") == []  # no polling in webhook mode
     assert fake_api.topics(AGENTS)
+
+
+async def test_redelivered_button_press_closes_once_and_still_offers_the_rating(
+    webhook: tuple[TelegramHarness, Client], fake_api: FakeTelegramAPI
+) -> None:
+    desk, client = webhook
+    assert await post(client, fixture("01-private-text-message.json")) == 200
+    [ticket] = await eventually(desk.tickets)
+    async with desk.okno.db.transaction() as session:
+        await desk.okno.tickets.change_status(
+            session, ticket.number, Status.RESOLVED, actor="anna", now=desk.okno.now()
+        )
+    asked = await eventually(
+        lambda: [c for c in fake_api.sent(IVAN["id"]) if "Проблема решена?" in str(c.params)]
+    )
+    yes = buttons_of(asked[0].params["reply_markup"])["✅ Да"]
+    press = {"update_id": 700000009, **callback(IVAN, yes, IVAN["id"], 1)}
+
+    assert await post(client, press) == 200
+    assert await post(client, press) == 200  # Telegram did not see our first 200
+
+    rating_offers = await eventually(
+        lambda: (
+            len(found := [c for c in fake_api.sent(IVAN["id"]) if "1 (плохо)" in str(c.params)])
+            == 2
+            and found
+        )
+    )
+    assert len(rating_offers) == 2
+    history = await desk.history(ticket.number)
+    assert [e.data["new"] for e in history if e.kind == "status_changed"] == [
+        "resolved",
+        "closed",
+    ]

@@ -26,8 +26,6 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('legs', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('live_state', sa.String(length=16), nullable=True),
     sa.Column('direction', sa.String(length=16), nullable=True),
     sa.Column('result', sa.String(length=16), nullable=True),
     sa.Column('number', sa.String(length=32), nullable=True),
