@@ -8,6 +8,7 @@ backend that cannot be reached fails the run: nothing is skipped.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import uuid
@@ -17,9 +18,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from okno.app import Okno, build
 from okno.settings import Settings
@@ -32,7 +34,62 @@ BACKEND = os.environ.get("OKNO_TEST_BACKEND", "sqlite")
 ADMIN_PG_URL = os.environ.get(
     "OKNO_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("OKNO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_REQUESTED_REDIS_URL = os.environ.get("OKNO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_REDIS_LOCK_PREFIX = "okno:test:db-lock:"
+_REDIS_LOCK_SECONDS = 4 * 3600
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim_redis_db(url: str) -> str:
+    """Return ``url`` pointed at a Redis db no other live test run on this machine uses.
+
+    Every test flushes its db, so two suites sharing one (a developer's run beside CI, or
+    several checkouts) would wipe each other's streams. The requested db is tried first,
+    then 15 down to 1; a claim is a key in db 0 holding the owner's pid, taken over when
+    that process is gone. Released when the run ends.
+    """
+    base = make_url(url)
+    requested = int(base.database or 0)
+    candidates = [requested] + [n for n in range(15, 0, -1) if n != requested]
+    admin = SyncRedis.from_url(base.set(database="0").render_as_string(hide_password=False))
+    try:
+        for number in candidates:
+            key = f"{_REDIS_LOCK_PREFIX}{number}"
+            mine = str(os.getpid())
+            if not admin.set(key, mine, nx=True, ex=_REDIS_LOCK_SECONDS):
+                owner = admin.get(key)
+                if owner is not None and _pid_alive(int(owner)):
+                    continue
+                admin.set(key, mine, ex=_REDIS_LOCK_SECONDS)
+            atexit.register(_release_redis_db, base, key, mine)
+            return base.set(database=str(number)).render_as_string(hide_password=False)
+    finally:
+        admin.close()
+    msg = f"every Redis db 1-15 at {url} is claimed by a running test suite"
+    raise RuntimeError(msg)
+
+
+def _release_redis_db(base: URL, key: str, owner: str) -> None:
+    admin = SyncRedis.from_url(base.set(database="0").render_as_string(hide_password=False))
+    try:
+        if admin.get(key) == owner.encode():
+            admin.delete(key)
+    finally:
+        admin.close()
+
+
+REDIS_URL = (
+    _claim_redis_db(_REQUESTED_REDIS_URL) if BACKEND == "postgres" else _REQUESTED_REDIS_URL
+)
 
 
 def pytest_report_header() -> str:
