@@ -280,9 +280,15 @@ class Cluster:
         command = [*okno_command(), *args]
         if self.profile is not None:
             self.profile.mkdir(parents=True, exist_ok=True)
-            out = self.profile / f"{name}.txt"
-            command = ["uvx", "py-spy", "record", "--format", "raw", "-r", "200", "-o", str(out)]
-            command += ["--", *okno_command(), *args]
+            if os.environ.get("OKNO_BENCH_PROFILER") == "cprofile":
+                # Deterministic, and it follows SQLAlchemy's greenlets back to our callers,
+                # which py-spy's sampled stacks lose; costs ~2x CPU, so read ratios, not rates.
+                out = self.profile / f"{name}.prof"
+                command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "okno", *args]
+            else:
+                out = self.profile / f"{name}.txt"
+                command = ["uvx", "py-spy", "record", "--format", "raw", "-r", "200"]
+                command += ["-o", str(out), "--", *okno_command(), *args]
         with (self.workdir / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=log, cwd=self.workdir
@@ -829,7 +835,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         metavar="DIR",
-        help="run every okno process under `uvx py-spy record --format raw`",
+        help="run every okno process under `uvx py-spy record --format raw` "
+        "(or cProfile with OKNO_BENCH_PROFILER=cprofile)",
     )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "intake.json"))
     args = parser.parse_args(argv)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from functools import cache
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,14 +36,7 @@ async def add_entries(session: AsyncSession, entries: Sequence[OutboxEntry], now
     """
     if not entries:
         return 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        insert: Any = postgresql.insert
-    elif dialect == "sqlite":
-        insert = sqlite.insert
-    else:
-        msg = f"outbox insert is not implemented for {dialect}"
-        raise NotImplementedError(msg)
+    statement = _insert_ignoring_known_keys(session.get_bind().dialect.name)
     rows = [
         {
             "idempotency_key": entry.idempotency_key,
@@ -61,11 +55,36 @@ async def add_entries(session: AsyncSession, entries: Sequence[OutboxEntry], now
         }
         for entry in entries
     ]
-    statement = (
-        insert(OutboxRow).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    # One cached statement with a parameter list: SQLAlchemy's "insertmanyvalues" sends it as
+    # batched multi-row INSERTs without compiling SQL per call (a values(rows) statement is
+    # compiled anew for every batch size, which cost ~8 % of the router's CPU). RETURNING
+    # yields only the rows that were new, so the count stays exact on both backends.
+    result = await session.execute(statement, rows)
+    return len(result.all())
+
+
+_OUTBOX = OutboxRow.__table__
+
+
+@cache
+def _insert_ignoring_known_keys(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` for ``dialect``.
+
+    Raises:
+        NotImplementedError: the database is neither SQLite nor PostgreSQL.
+    """
+    if dialect == "postgresql":
+        insert: Any = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:
+        msg = f"outbox insert is not implemented for {dialect}"
+        raise NotImplementedError(msg)
+    return (
+        insert(_OUTBOX)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_OUTBOX.c.id)
     )
-    result = cast("CursorResult[Any]", await session.execute(statement))
-    return result.rowcount
 
 
 class SqlOutboxStore:
@@ -136,13 +155,22 @@ class SqlOutboxStore:
                 .values(state="sent", external_id=external_id, sent_at=now)
             )
 
-    async def mark_retry(self, outbox_id: int, error: str, next_attempt_at: datetime) -> None:
-        """Keep the row pending and due again at ``next_attempt_at``."""
+    async def mark_retry(
+        self, outbox_id: int, error: str, next_attempt_at: datetime, *, counted: bool = True
+    ) -> None:
+        """Keep the row pending and due again at ``next_attempt_at``; ``counted=False`` gives
+        back the attempt the claim counted (the channel only asked to wait)."""
+        values: dict[str, Any] = {
+            "last_error": error[:_MAX_ERROR_CHARS],
+            "next_attempt_at": next_attempt_at,
+        }
+        if not counted:
+            values["attempts"] = OutboxRow.attempts - 1
         async with self._sessionmaker.begin() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == outbox_id, OutboxRow.state == "pending")
-                .values(last_error=error[:_MAX_ERROR_CHARS], next_attempt_at=next_attempt_at)
+                .values(**values)
             )
 
     async def mark_failed(self, outbox_id: int, error: str, now: datetime) -> None:
