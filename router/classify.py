@@ -17,19 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    PrivateAttr,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from router.text import TextMatcher, check_keywords, check_regexes, normalize, stems
+from router.rules import TextRule
+from router.text import normalize, stems
 from ticketing.domain import TicketType
 
-RULE_ID_PATTERN = r"^[a-z0-9_\-.]{1,100}$"
 KEYWORD_EVIDENCE = 0.6
 REGEX_EVIDENCE = 0.7
 SENDER_EMAIL_EVIDENCE = 0.6
@@ -41,18 +37,9 @@ _QUESTION_OPENERS = {
 }
 
 
-class ClassificationRule(BaseModel):
+class ClassificationRule(TextRule):
     """One configured rule: what to look for and what it means when found."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=RULE_ID_PATTERN, description="stable identifier, shown in the audit")
-    keywords: list[str] = Field(
-        default_factory=list, description="words or phrases, matched by stems in any order"
-    )
-    regexes: list[str] = Field(
-        default_factory=list, description="case-insensitive regexes searched in subject and text"
-    )
     sender_domains: list[str] = Field(
         default_factory=list, description="sender's e-mail domains, subdomains included"
     )
@@ -62,19 +49,6 @@ class ClassificationRule(BaseModel):
     category: str | None = Field(default=None, description="category to set")
     tags: list[str] = Field(default_factory=list, description="tags to add")
     weight: float = Field(default=1.0, gt=0, le=10, description="scales the rule's confidence")
-    _matcher: TextMatcher = PrivateAttr()
-
-    @field_validator("keywords")
-    @classmethod
-    def _keywords_have_content(cls, keywords: list[str], info: ValidationInfo) -> list[str]:
-        check_keywords(keywords, info.data.get("id"))
-        return keywords
-
-    @field_validator("regexes")
-    @classmethod
-    def _regexes_compile(cls, regexes: list[str], info: ValidationInfo) -> list[str]:
-        check_regexes(regexes, info.data.get("id"))
-        return regexes
 
     @field_validator("sender_domains")
     @classmethod
@@ -106,10 +80,6 @@ class ClassificationRule(BaseModel):
             msg = f"rule {self.id!r} sets nothing: give type, service, category or tags"
             raise ValueError(msg)
         return self
-
-    def model_post_init(self, context: object, /) -> None:
-        """Precompile the keywords and regexes (already validated above)."""
-        self._matcher = TextMatcher.build(self.keywords, self.regexes)
 
     def evidence(self, *, raw: str, found: frozenset[str], sender: str) -> float:
         """Noisy-OR of everything this rule finds, before ``weight``; 0 when nothing matched."""

@@ -13,17 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     RootModel,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from router.text import TextMatcher, check_keywords, check_regexes, stems
+from router.rules import TextRule
+from router.text import stems
 from ticketing.domain import Priority
 
 LEVELS = 4
@@ -67,36 +65,18 @@ class PriorityMatrix(RootModel[tuple[tuple[Priority, ...], ...]]):
         return self.root[impact - 1][urgency - 1]
 
 
-class PriorityRule(BaseModel):
+class PriorityRule(TextRule):
     """When the text, the contact or the service match, bump impact/urgency or set priority.
 
     The text matches when any keyword (by stems) or any regex does. Every condition given
     must hold: a rule with keywords and ``vip: true`` needs both.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9_\-.]{1,100}$", description="stable identifier")
-    keywords: list[str] = Field(default_factory=list, description="phrases matched by stems")
-    regexes: list[str] = Field(default_factory=list, description="case-insensitive regexes")
     vip: bool | None = Field(default=None, description="match only (non-)VIP requesters")
     services: list[str] = Field(default_factory=list, description="match only these services")
     priority: Priority | None = Field(default=None, description="set the priority outright")
     impact_bump: int = Field(default=0, ge=0, le=LEVELS - 1, description="raise impact by N")
     urgency_bump: int = Field(default=0, ge=0, le=LEVELS - 1, description="raise urgency by N")
-    _matcher: TextMatcher = PrivateAttr()
-
-    @field_validator("keywords")
-    @classmethod
-    def _keywords_have_content(cls, keywords: list[str], info: ValidationInfo) -> list[str]:
-        check_keywords(keywords, info.data.get("id"))
-        return keywords
-
-    @field_validator("regexes")
-    @classmethod
-    def _regexes_compile(cls, regexes: list[str], info: ValidationInfo) -> list[str]:
-        check_regexes(regexes, info.data.get("id"))
-        return regexes
 
     @model_validator(mode="after")
     def _has_condition_and_effect(self) -> PriorityRule:
@@ -107,10 +87,6 @@ class PriorityRule(BaseModel):
             msg = f"rule {self.id!r} does nothing: give priority, impact_bump or urgency_bump"
             raise ValueError(msg)
         return self
-
-    def model_post_init(self, context: object, /) -> None:
-        """Precompile the keywords and regexes (already validated above)."""
-        self._matcher = TextMatcher.build(self.keywords, self.regexes)
 
     def matches(self, *, raw: str, found: frozenset[str], service: str | None, vip: bool) -> bool:
         """Whether every condition of the rule holds for this message."""
