@@ -16,6 +16,8 @@ and event loop, so the arrival times it records are not skewed by the sender's o
 
     .venv/bin/python -P bench/telegram.py                    # both, about 40 seconds
     .venv/bin/python -P bench/telegram.py --part outbound --messages 900
+    .venv/bin/python -P bench/telegram.py --part outbound --processes 3 \
+        --redis-url redis://127.0.0.1:6379/14          # three processes sharing the limits
 
 Writes ``bench/results/telegram.json`` and prints the same JSON.
 """
@@ -39,6 +41,7 @@ from typing import Any
 import aiohttp
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from channels.base import OutboundMessage, ReplyAddress
 from channels.telegram.adapter import TelegramOutbound
@@ -103,17 +106,25 @@ def _min_gap_per_chat(calls: list[Call]) -> float:
     return min(gaps) if gaps else float("inf")
 
 
-async def outbound(messages: int, chats: int) -> dict[str, Any]:
+async def outbound(
+    messages: int, chats: int, *, processes: int = 1, redis_url: str | None = None
+) -> dict[str, Any]:
+    """``processes`` senders of one bot, each with its own limiter (and Redis connection): with
+    ``redis_url`` they share the limits as okno's processes do; without, each has its own."""
     with fake_in_thread() as fake:
         settings = TelegramSettings(
             enabled=True, token=SecretStr(TOKEN), api_base_url=fake.base_url
         )
-        bot = build_bot(settings, limiter_for(settings))
-        channel = TelegramOutbound(TelegramSender(bot))
+        clients = [Redis.from_url(redis_url) for _ in range(processes)] if redis_url else []
+        bots = [
+            build_bot(settings, limiter_for(settings, clients[n] if clients else None))
+            for n in range(processes)
+        ]
+        senders = [TelegramOutbound(TelegramSender(bot)) for bot in bots]
         started = time.monotonic()
         await asyncio.gather(
             *(
-                channel.send(
+                senders[n % processes].send(
                     OutboundMessage(
                         idempotency_key=f"bench:{n}",
                         recipient=ReplyAddress(
@@ -127,7 +138,10 @@ async def outbound(messages: int, chats: int) -> dict[str, Any]:
             )
         )
         elapsed = time.monotonic() - started
-        await bot.session.close()
+        for bot in bots:
+            await bot.session.close()
+        for client in clients:
+            await client.aclose()
         sent = sorted(
             (c for c in fake.calls if c.ok and c.method == "sendMessage"), key=lambda c: c.at
         )
@@ -136,6 +150,8 @@ async def outbound(messages: int, chats: int) -> dict[str, Any]:
     return {
         "messages": len(sent),
         "chats": chats,
+        "processes": processes,
+        "limiter": "redis" if redis_url else "memory",
         "messages_per_s": round(rate, 2),
         "share_of_overall_limit": round(rate / OVERALL_LIMIT, 3),
         "target_share": 0.95,
@@ -257,10 +273,18 @@ async def main() -> None:
     parser.add_argument("--updates", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="outbound: senders of one bot (each a limiter)"
+    )
+    parser.add_argument(
+        "--redis-url", default=None, help="outbound: share the limits through this Redis db"
+    )
     args = parser.parse_args()
     result: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine()}
     if args.part in {"all", "outbound"}:
-        result["outbound"] = await outbound(args.messages, args.chats)
+        result["outbound"] = await outbound(
+            args.messages, args.chats, processes=args.processes, redis_url=args.redis_url
+        )
     if args.part in {"all", "acknowledgement"}:
         result["acknowledgement"] = await acknowledgement(
             args.updates, args.concurrency, args.database_url

@@ -17,13 +17,13 @@ from bot.agent_commands import KNOWN, AgentCommands, parse_command
 from bot.cards import DESK, card_buttons, priority_buttons
 from bot.context import BotDeps
 from bot.desk_texts import d, plain
+from bot.desk_view import load_view
 from bot.membership import Membership
 from bot.submit import download
 from channels.telegram.normalize import files_of
 from channels.telegram.render import keyboard
 from ticketing import telegram_store
 from ticketing.domain import Attachment
-from ticketing.repository import TicketRepository
 
 
 async def ticket_of(deps: BotDeps, message: Message) -> int | None:
@@ -129,12 +129,15 @@ def _unescaped(html: str) -> str:
 
 async def _menu(deps: BotDeps, callback: CallbackQuery, number: int, *, priority: bool) -> None:
     locale = deps.settings.agents_locale
-    async with deps.db.read() as session:
-        ticket = await TicketRepository(session).get(number)
-    if ticket is None or callback.message is None:
+    view = await load_view(deps, number, comment_key=None)
+    if view is None or callback.message is None:
         await callback.answer()
         return
-    rows = (priority_buttons if priority else card_buttons)(deps.signer, ticket, locale)
+    if priority:
+        rows = priority_buttons(deps.signer, view.ticket, locale)
+    else:
+        pending = view.reach.callback_pending
+        rows = card_buttons(deps.signer, view.ticket, locale, call_back=pending)
     await deps.sender.bot.edit_message_reply_markup(
         chat_id=callback.message.chat.id,
         message_id=callback.message.message_id,

@@ -36,6 +36,8 @@ class Reachability:
     phone: str | None = None
     phone_only: bool = False
     unreachable: bool = False
+    callback_pending: bool = False  # agents were asked to call back and have not reached them
+    unanswered: int = 0  # call-back attempts without an answer since they were last reached
 
 
 def topic_name(ticket: Ticket) -> str:
@@ -51,16 +53,19 @@ def card_html(
     first_message: str,
     reach: Reachability,
     assignee: str | None = None,
+    status_by: str | None = None,
 ) -> Markup:
-    """The card: title, state, classification, people, reachability, the first message."""
+    """The card: title, state (and who set it), classification, people, reachability, the
+    first message."""
     subject = ticket.subject[:_SUBJECT_IN_CARD]
     lines = [
         d(locale, "card.title", icon=_ICONS[ticket.status], number=ticket.number, subject=subject),
         d(
             locale,
-            "card.state",
+            "card.state_by" if status_by else "card.state",
             status=label(locale, ticket.status.value),
             priority=label(locale, ticket.priority.value),
+            by=status_by,
         ),
         d(
             locale,
@@ -81,6 +86,9 @@ def card_html(
         lines.append(d(locale, "card.phone_only", phone=reach.phone or d(locale, "phone.unknown")))
     if reach.unreachable:
         lines.append(d(locale, "card.unreachable"))
+    if reach.callback_pending:
+        key = "card.callback_tries" if reach.unanswered else "card.callback"
+        lines.append(d(locale, key, count=reach.unanswered))
     if ticket.duplicate_of:
         lines.append(d(locale, "card.link", number=ticket.duplicate_of))
     if ticket.parent_number:
@@ -96,19 +104,23 @@ def card_html(
 
 
 def card_buttons(
-    signer: CallbackSigner, ticket: Ticket, locale: str
+    signer: CallbackSigner, ticket: Ticket, locale: str, *, call_back: bool = False
 ) -> Sequence[Sequence[Button]]:
-    """[Взять] [Приоритет] [Ожидание] / [Решено] [Дубликат]; none once the ticket is closed."""
+    """[Взять] [Приоритет] [Ожидание] / [Решено] [Дубликат], and while a call-back is asked
+    for (``call_back``) [Перезвонил] [Не дозвонился]; none once the ticket is closed."""
     if ticket.status is Status.CLOSED:
         return []
 
     def button(key: str, action: str) -> Button:
         return Button(label=d(locale, key), data=signer.pack(DESK, action, ticket.number))
 
-    return [
+    rows: list[Sequence[Button]] = [
         [button("btn.take", "take"), button("btn.priority", "prio"), button("btn.wait", "wait")],
         [button("btn.resolve", "res"), button("btn.duplicate", "dup")],
     ]
+    if call_back:
+        rows.extend(callback_buttons(signer, ticket.number, locale))
+    return rows
 
 
 def priority_buttons(
@@ -126,7 +138,7 @@ def priority_buttons(
 def callback_buttons(
     signer: CallbackSigner, number: int, locale: str
 ) -> Sequence[Sequence[Button]]:
-    """[Перезвонил] [Не дозвонился] under a call-back request."""
+    """[Перезвонил] [Не дозвонился] under a call-back request (and on its ticket's card)."""
     return [
         [
             Button(label=d(locale, "btn.called"), data=signer.pack(DESK, "cb", number, "1")),

@@ -35,6 +35,8 @@ class BotDeps:
         max_attachments: files per message.
         callback_attempts: unanswered call-backs before the requester is told by other means.
         wake: ask the outbox dispatcher and the desk to look for work now.
+        calls_prompted: the phone channel asks for call-backs itself (notice
+            ``callback_needed``) when a reply cannot reach a phone requester.
     """
 
     settings: TelegramSettings
@@ -52,6 +54,7 @@ class BotDeps:
     max_attachments: int
     callback_attempts: int
     wake: Callable[[], None]
+    calls_prompted: bool = False
 
     @property
     def timezone(self) -> str:

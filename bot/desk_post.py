@@ -19,13 +19,14 @@ from bot.lines import line_for
 from channels.telegram.render import keyboard
 from channels.telegram.sender import ThreadNotFoundError
 from ticketing import telegram_store
-from ticketing.domain import Attachment, Status
+from ticketing.domain import Attachment, ChannelKind, Status
 from ticketing.telegram_store import Card, DeskJob
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: What a requester reachable only by phone would never hear unless an agent calls.
 _UNHEARD = frozenset({"public_reply", "waiting_for_you", "resolved"})
+_QUOTED = 3000
 
 
 class DeskPoster:
@@ -152,8 +153,7 @@ class DeskPoster:
     async def _post_line(self, card: Card, view: TicketView, job: DeskJob) -> Card:
         markup: InlineKeyboardMarkup | None = None
         if job.kind == "callback_needed":
-            phone = view.reach.phone or d(self._locale, "phone.unknown")
-            html = d(self._locale, "line.callback_needed", phone=phone)
+            html = self._callback_request(view, job)
             markup = keyboard(
                 callback_buttons(self._deps.signer, view.ticket.number, self._locale)
             )
@@ -169,7 +169,7 @@ class DeskPoster:
             if line is None:
                 return card
             html = line
-            if job.kind in _UNHEARD and view.reach.phone_only:
+            if job.kind in _UNHEARD and view.reach.phone_only and not self._prompted(view):
                 phone = view.reach.phone or d(self._locale, "phone.unknown")
                 html += Markup("\n") + d(self._locale, "line.call_back", phone=phone)
         sender = self._deps.sender
@@ -180,6 +180,30 @@ class DeskPoster:
         )
         await self._save(card, sent=ids, kind="line")
         return card
+
+    def _prompted(self, view: TicketView) -> bool:
+        """The phone channel follows this reply with its own call-back request."""
+        reply = view.ticket.reply_to
+        return (
+            self._deps.calls_prompted and reply is not None and reply.channel is ChannelKind.PHONE
+        )
+
+    def _callback_request(self, view: TicketView, job: DeskJob) -> Markup:
+        """Why to call: a missed call, or a reply the requester would otherwise never hear."""
+        details = job.data.get("details")
+        details = details if isinstance(details, dict) else {}
+        phone = str(details.get("number") or view.reach.phone or d(self._locale, "phone.unknown"))
+        reason = job.data.get("reason")
+        text = str(details.get("text") or "")
+        if reason == "missed_call":
+            return d(self._locale, "line.callback_missed", phone=phone)
+        if reason in _UNHEARD and text:
+            return d(self._locale, "line.callback_reply", phone=phone, text=text[:_QUOTED])
+        if reason == "resolved":
+            return d(self._locale, "line.callback_resolved", phone=phone)
+        if reason == "waiting_for_you":
+            return d(self._locale, "line.callback_waiting", phone=phone)
+        return d(self._locale, "line.callback_needed", phone=phone)
 
     async def _post_file(self, card: Card, view: TicketView, file: Attachment) -> Card:
         content = await self._deps.files.read(file.sha256)
@@ -200,8 +224,15 @@ class DeskPoster:
 
     def _html(self, view: TicketView) -> str:
         return card_html(
-            view.ticket, self._locale, first_message=view.first_message, reach=view.reach
+            view.ticket,
+            self._locale,
+            first_message=view.first_message,
+            reach=view.reach,
+            status_by=view.status_by,
         )
 
     def _keys(self, view: TicketView) -> InlineKeyboardMarkup | None:
-        return keyboard(card_buttons(self._deps.signer, view.ticket, self._locale))
+        rows = card_buttons(
+            self._deps.signer, view.ticket, self._locale, call_back=view.reach.callback_pending
+        )
+        return keyboard(rows)

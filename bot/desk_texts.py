@@ -12,11 +12,14 @@ from markupsafe import Markup
 RU: Mapping[str, str] = {
     "card.title": "{icon} <b>#{number} · {subject}</b>",
     "card.state": "Статус: {status} · Приоритет: {priority}",
+    "card.state_by": "Статус: {status} ({by}) · Приоритет: {priority}",
     "card.kind": "Тип: {type} · Услуга: {service} · Команда: {team}",
     "card.assignee": "Исполнитель: {assignee}",
     "card.requester": "Заявитель: {name} · {channel}",
     "card.phone_only": "📞 Связь только по телефону: {phone} — перезвоните",
     "card.unreachable": "⚠️ Сообщения заявителю в Telegram не доходят",
+    "card.callback": "📞 Ждёт звонка",
+    "card.callback_tries": "📞 Ждёт звонка · без ответа: {count}",
     "card.rating": "Оценка: {rating}/5 {comment}",
     "card.link": "Дубликат #{number}",
     "card.parent": "Связана с #{number}",
@@ -46,6 +49,13 @@ RU: Mapping[str, str] = {
     "line.unreachable": "⚠️ Заявитель заблокировал бота: сообщения в Telegram не доходят.",
     "line.call_back": "📞 Перезвоните заявителю: {phone}",
     "line.callback_needed": "📞 Нужно перезвонить заявителю: {phone}",
+    "line.callback_missed": "📞 Пропущенный звонок — нужно перезвонить заявителю: {phone}",
+    "line.callback_resolved": "📞 Заявитель доступен только по телефону — перезвоните и "
+    "скажите, что заявка решена: {phone}",
+    "line.callback_waiting": "📞 Заявитель доступен только по телефону — перезвоните и "
+    "узнайте, что нужно: {phone}",
+    "line.callback_reply": "📞 Заявитель доступен только по телефону — перезвоните: {phone}\n"
+    "Письменно он этого не получит, передайте на словах:\n<blockquote>{text}</blockquote>",
     "line.callback_attempt_ok": "📞 {actor}: дозвонился",
     "line.callback_attempt_no": "📞 {actor}: не дозвонился (попыток без ответа: {count})",
     "line.callback_unreachable": "⚠️ Не удаётся дозвониться: заявителю сообщат другим способом.",
@@ -68,11 +78,14 @@ RU: Mapping[str, str] = {
 EN: Mapping[str, str] = {
     "card.title": "{icon} <b>#{number} · {subject}</b>",
     "card.state": "Status: {status} · Priority: {priority}",
+    "card.state_by": "Status: {status} ({by}) · Priority: {priority}",
     "card.kind": "Type: {type} · Service: {service} · Team: {team}",
     "card.assignee": "Assignee: {assignee}",
     "card.requester": "Requester: {name} · {channel}",
     "card.phone_only": "📞 Reachable by phone only: {phone} — call back",
     "card.unreachable": "⚠️ Telegram messages do not reach the requester",
+    "card.callback": "📞 Waiting for a call back",
+    "card.callback_tries": "📞 Waiting for a call back · unanswered: {count}",
     "card.rating": "Rating: {rating}/5 {comment}",
     "card.link": "Duplicate of #{number}",
     "card.parent": "Linked to #{number}",
@@ -102,6 +115,13 @@ EN: Mapping[str, str] = {
     "line.unreachable": "⚠️ The requester blocked the bot: Telegram messages do not reach them.",
     "line.call_back": "📞 Call the requester back: {phone}",
     "line.callback_needed": "📞 Call the requester back: {phone}",
+    "line.callback_missed": "📞 Missed call — call the requester back: {phone}",
+    "line.callback_resolved": "📞 The requester is reachable by phone only — call and tell "
+    "them it is resolved: {phone}",
+    "line.callback_waiting": "📞 The requester is reachable by phone only — call and ask what "
+    "you need: {phone}",
+    "line.callback_reply": "📞 The requester is reachable by phone only — call: {phone}\n"
+    "They will not get this in writing; tell them:\n<blockquote>{text}</blockquote>",
     "line.callback_attempt_ok": "📞 {actor}: reached",
     "line.callback_attempt_no": "📞 {actor}: no answer ({count} unanswered)",
     "line.callback_unreachable": "⚠️ Cannot reach them by phone; they will be told another way.",

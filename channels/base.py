@@ -27,6 +27,7 @@ __all__ = [
     "OutboundMessage",
     "PermanentSendError",
     "PollingInbound",
+    "RateLimitedError",
     "ReplyAddress",
     "SendReceipt",
     "Sender",
@@ -225,6 +226,14 @@ class TransientSendError(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RateLimitedError(TransientSendError):
+    """The channel asked us to wait ``retry_after`` seconds (Telegram's 429, or our own flood
+    limiter): a deferral, not a failure, so it does not use up the outbox's attempts."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
 
 
 class PermanentSendError(Exception):

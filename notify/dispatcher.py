@@ -2,8 +2,9 @@
 
 A transient failure is retried with exponential backoff and jitter (or when the channel says);
 a permanent one, or running out of attempts, marks the row failed, which the store turns into a
-``notification_failed`` event the agents see. Rows a crashed dispatcher had claimed come back
-when their lease ends.
+``notification_failed`` event the agents see. A rate limit (Telegram's 429 ``retry_after``) is
+a deferral, not a failure: the row waits as told and the attempt does not count. Rows a
+crashed dispatcher had claimed come back when their lease ends.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from channels.base import (
     OutboundChannel,
     OutboundMessage,
     PermanentSendError,
+    RateLimitedError,
     TransientSendError,
 )
 from channels.registry import ChannelRegistry
@@ -69,7 +71,13 @@ class _Failed:
     error: str
 
 
-_Outcome = _Sent | _Retry | _Failed
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    error: str
+    retry_after: float | None
+
+
+_Outcome = _Sent | _Retry | _Deferred | _Failed
 
 
 class Dispatcher:
@@ -188,6 +196,8 @@ class Dispatcher:
     ) -> _Outcome:
         try:
             receipt = await channel.send(message)
+        except RateLimitedError as exc:
+            return _Deferred(str(exc) or repr(exc), exc.retry_after)
         except TransientSendError as exc:
             return _Retry(str(exc) or repr(exc), exc.retry_after)
         except PermanentSendError as exc:
@@ -203,6 +213,11 @@ class Dispatcher:
             case _Sent(external_id):
                 await self._store.mark_sent(item.id, external_id, self._now())
                 self._metrics.sent.labels(channel=channel).inc()
+            case _Deferred(error, retry_after):
+                delay = self.backoff(item.attempts, retry_after)
+                await self._store.mark_retry(item.id, error, self._now() + delay, counted=False)
+                self._metrics.retry.labels(channel=channel).inc()
+                log.info("notification send deferred", extra=_extra(item, error=error))
             case _Retry(error, retry_after) if item.attempts < self._settings.max_attempts:
                 delay = self.backoff(item.attempts, retry_after)
                 await self._store.mark_retry(item.id, error, self._now() + delay)

@@ -34,8 +34,14 @@ class OutboxStore(Protocol):
         """Record a successful send; the item is never claimed again."""
         ...
 
-    async def mark_retry(self, outbox_id: int, error: str, next_attempt_at: datetime) -> None:
-        """Keep the item pending, due again at ``next_attempt_at``."""
+    async def mark_retry(
+        self, outbox_id: int, error: str, next_attempt_at: datetime, *, counted: bool = True
+    ) -> None:
+        """Keep the item pending, due again at ``next_attempt_at``.
+
+        ``counted=False``: the channel only asked to wait (a rate limit), so the attempt the
+        claim counted is given back; only real failures use up the attempts.
+        """
         ...
 
     async def mark_failed(self, outbox_id: int, error: str, now: datetime) -> None:
@@ -106,9 +112,16 @@ class MemoryOutboxStore:
         """See :meth:`OutboxStore.mark_sent`."""
         self._settle(outbox_id, state="sent", external_id=external_id, sent_at=now)
 
-    async def mark_retry(self, outbox_id: int, error: str, next_attempt_at: datetime) -> None:
+    async def mark_retry(
+        self, outbox_id: int, error: str, next_attempt_at: datetime, *, counted: bool = True
+    ) -> None:
         """See :meth:`OutboxStore.mark_retry`."""
-        self._settle(outbox_id, last_error=error, next_attempt_at=next_attempt_at)
+        row = self.rows.get(outbox_id)
+        given_back = 0 if counted or row is None else 1
+        attempts = max((row.attempts if row else 0) - given_back, 0)
+        self._settle(
+            outbox_id, last_error=error, next_attempt_at=next_attempt_at, attempts=attempts
+        )
 
     async def mark_failed(self, outbox_id: int, error: str, now: datetime) -> None:
         """See :meth:`OutboxStore.mark_failed`; the event goes to :attr:`events`."""

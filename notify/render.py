@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import TemplateNotFound
 from markupsafe import escape
 
-from channels.base import Button, Capability, OutboundMessage
+from channels.base import Button, Capability, OutboundMessage, StoredFile
 from notify.i18n import N_, Catalogs, resolve_locale, resolve_timezone
 from notify.jinja_env import build_environment
 from ticketing.domain import ChannelKind, OutboxItem
@@ -133,6 +133,11 @@ def to_outbound(item: OutboxItem, rendered: Rendered, capabilities: Capability) 
         else:
             html = rendered.html
     number = entry.payload.get("ticket_number")
+    files = (
+        tuple(StoredFile(**f) for f in entry.payload.get("attachments") or ())
+        if Capability.ATTACHMENTS in capabilities
+        else ()
+    )
     return OutboundMessage(
         idempotency_key=entry.idempotency_key,
         recipient=entry.recipient,
@@ -140,9 +145,15 @@ def to_outbound(item: OutboxItem, rendered: Rendered, capabilities: Capability) 
         subject=rendered.subject if Capability.SUBJECT in capabilities else "",
         html=html,
         ticket_number=number if isinstance(number, int) else None,
-        automatic=True,
+        # An agent's reply is written by a person: no Auto-Submitted, no auto-reply cap.
+        automatic=entry.template != "public_reply",
         buttons=rendered.buttons if has_buttons else (),
-        meta={"outbox_id": item.id, "template": entry.template},
+        files=files,
+        meta={
+            "outbox_id": item.id,
+            "template": entry.template,
+            "status_url": entry.payload.get("status_url"),
+        },
     )
 
 

@@ -17,6 +17,9 @@ EVENTS: tuple[str, ...] = (
     "rating_request",
     "sla_warning",
     "sla_breach",
+    # Phone call-backs (router/calls.py): the requester could not be reached by phone, so
+    # they are told through their other identities (e-mail, Telegram).
+    "callback_unreachable",
 )
 
 
@@ -27,7 +30,7 @@ class NotifySettings(BaseModel):
         default_factory=lambda: dict.fromkeys(EVENTS, True),
         description="switch per event (acknowledgement, appended, public_reply, "
         "status_changed, waiting_for_you, resolved, still_waiting, rating_request, "
-        "sla_warning, sla_breach); an event left out stays on",
+        "sla_warning, sla_breach, callback_unreachable); an event left out stays on",
     )
     max_attempts: int = Field(
         default=8, ge=1, description="send attempts before a notification is marked failed"

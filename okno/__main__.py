@@ -155,15 +155,47 @@ def token_revoke(name: str, config: Path | None) -> None:
 
 @cli.command()
 @click.argument("ids", nargs=-1, type=int)
+@click.option(
+    "--mail", "mail", is_flag=True, help="Quarantined e-mail instead of failed inbox rows."
+)
+@click.option("--id", "more_ids", multiple=True, type=int, help="Only this id (repeatable).")
+@click.option(
+    "--list", "show", is_flag=True, help="With --mail: list quarantined mail, change nothing."
+)
 @pass_config
-def replay(ids: tuple[int, ...], config: Path | None) -> None:
-    """Route failed inbound messages again (all, or the given inbox ids)."""
-    from okno.commands import replay as run  # noqa: PLC0415
+def replay(
+    ids: tuple[int, ...],
+    mail: bool,
+    more_ids: tuple[int, ...],
+    show: bool,
+    config: Path | None,
+) -> None:
+    """Route failed inbound messages again (all, or the given inbox ids).
+
+    With --mail, quarantined e-mail (all, or the given quarantine ids) is handed back to the
+    running imap role, which parses and stores it again at its next mailbox check.
+    """
+    from okno import commands  # noqa: PLC0415
 
     settings = _settings(config)
     configure_logging(settings.logging)
-    count = asyncio.run(run(settings, list(ids)))
-    click.echo(f"replayed {count} message(s)")
+    chosen = [*ids, *more_ids]
+    if show:
+        if not mail:
+            raise click.UsageError("--list needs --mail")
+        for line in asyncio.run(commands.quarantined_mail(settings)):
+            click.echo(line)
+        return
+    if mail:
+        count = asyncio.run(commands.replay_mail(settings, chosen))
+        click.echo(f"queued {count} quarantined mail(s) for the imap role")
+    else:
+        count = asyncio.run(commands.replay(settings, chosen))
+        click.echo(f"replayed {count} message(s)")
+    if chosen and count < len(chosen):
+        raise click.ClickException(
+            f"{len(chosen) - count} of the given id(s) were not found or not waiting for a replay"
+        )
 
 
 @cli.command("config-example")

@@ -127,7 +127,7 @@ def router_steps(settings: Settings, tokens: StatusTokens) -> tuple[Step, ...]:
     return (
         LoopGuard(),
         Identify(settings.ticketing),
-        Thread(sha256_hex),
+        Thread(sha256_hex, settings.router),
         Deduplicate(settings.router),
         Classify(settings.router),
         Prioritise(settings.router),
@@ -263,6 +263,8 @@ def build_web_app(okno: Okno) -> web.Application:
         status_url=okno.status_url_for,
         max_attachment_bytes=settings.storage.max_attachment_bytes,
         now=okno.now,
+        sla_policy=wire_sla.policy_for(settings.sla),
+        phone_region=settings.phone.default_region,
     )
     app.add_routes(shell.routes())
     app.add_routes(api.routes())

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from channels.email.imap import ImapSession
 from channels.email.smtp import SmtpPool
+from okno import wire_telegram
 from okno.api.auth import create_token as create_api_token
 from okno.api.auth import revoke_token as revoke_api_token
 from okno.app import utcnow
@@ -68,6 +69,8 @@ async def check(settings: Settings) -> list[CheckResult]:
         finally:
             await redis.aclose()
     results.extend(await check_email(settings))
+    if settings.telegram.enabled:
+        results.extend(await wire_telegram.check(settings))
     return results
 
 
@@ -88,18 +91,15 @@ async def revoke_token(settings: Settings, name: str) -> bool:
 
 
 async def replay(settings: Settings, ids: list[int]) -> int:
-    """Put failed inbox rows back to pending; a running router picks them up.
-
-    Without ids, quarantined mail is put back too (the ``imap`` role processes it again).
-    """
+    """Put failed inbox rows back to pending (all, or the given ids); a running router
+    picks them up. Quarantined mail is :func:`replay_mail`'s business (``--mail``)."""
     db = Database(settings.database)
     try:
         async with db.transaction() as session:
             replayed = await inbox.requeue_failed(session, ids or None)
-        mail = [] if ids else await SqlEmailStore(db).request_replay()
     finally:
         await db.dispose()
-    return len(replayed) + len(mail)
+    return len(replayed)
 
 
 async def replay_mail(settings: Settings, ids: list[int]) -> int:
@@ -109,6 +109,20 @@ async def replay_mail(settings: Settings, ids: list[int]) -> int:
         return len(await SqlEmailStore(db).request_replay(ids or None))
     finally:
         await db.dispose()
+
+
+async def quarantined_mail(settings: Settings) -> list[str]:
+    """One line per quarantined mail not yet replayed: id, state, arrival, Message-ID, error."""
+    db = Database(settings.database)
+    try:
+        held = await SqlEmailStore(db).held(limit=1000)
+    finally:
+        await db.dispose()
+    return [
+        f"{m.id}\t{m.state}\t{m.received_at:%Y-%m-%d %H:%M}Z\tattempts={m.attempts}\t"
+        f"{m.message_id or '-'}\t{m.error.splitlines()[0][:200] if m.error else ''}"
+        for m in held
+    ]
 
 
 async def check_email(settings: Settings) -> list[CheckResult]:

@@ -100,16 +100,7 @@ def render_model(model: type[BaseModel], instance: BaseModel | None, depth: int)
             lines.extend(render_model(nested, value, depth + 1))
         elif item_model is not None and not value:
             lines.append(f"{indent}{key}: []")
-            lines.append(f"{indent}# {key}:")
-            sample = render_model(item_model, None, depth + 2)
-            sample = [line for line in sample if not line.strip().startswith("#")]
-            if sample:
-                first = sample[0].strip()
-                lines.append(f"{indent}#   - {first}")
-                lines.extend(
-                    f"{indent}#   {line.strip()}".replace("#   ", "#     ", 1)
-                    for line in sample[1:]
-                )
+            lines.extend(_commented_sample(key, item_model, depth))
         elif item_model is not None:
             lines.append(f"{indent}{key}:")
             for item in value:
@@ -120,6 +111,26 @@ def render_model(model: type[BaseModel], instance: BaseModel | None, depth: int)
         else:
             lines.append(f"{indent}{key}: {_scalar(value)}")
     return lines
+
+
+def _commented_sample(key: str, item_model: type[BaseModel], depth: int) -> list[str]:
+    """One item of an empty list, commented out. Removing the ``# `` after the indentation
+    of every line gives valid YAML: nested keys and lists keep their indentation relative to
+    the item."""
+    indent = "  " * depth
+    base = "  " * (depth + 2)  # where render_model puts the item's own keys
+    sample = [
+        line[len(base) :]
+        for line in render_model(item_model, None, depth + 2)
+        if not line.strip().startswith("#")
+    ]
+    if not sample:
+        return []
+    return [
+        f"{indent}# {key}:",
+        f"{indent}#   - {sample[0]}",
+        *(f"{indent}#     {line}" for line in sample[1:]),
+    ]
 
 
 def render_example() -> str:

@@ -16,11 +16,17 @@ from sla.keeper import ClockKeeper
 from sla.policy import SlaPolicy
 from sla.recompute import Recompute
 from sla.reminders import Reminders
+from sla.settings import SlaSettings
 
 if TYPE_CHECKING:
     from okno.app import Okno
 
 ROLE = "sla"
+
+
+def policy_for(settings: SlaSettings) -> SlaPolicy | None:
+    """The policy the ticket API shows SLA with; None when SLA tracking is off."""
+    return SlaPolicy(settings) if settings.enabled else None
 
 
 def escalator_for(okno: Okno, policy: SlaPolicy) -> Escalator:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
-from aiogram.exceptions import AiogramError
+from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
@@ -47,7 +47,8 @@ def runtime_for(okno: Okno) -> TelegramRuntime:
         files=FileStore(
             settings.storage.attachments_dir, max_bytes=settings.storage.max_attachment_bytes
         ),
-        sender=TelegramSender(build_bot(telegram, limiter_for(telegram))),
+        # With Redis, every process of this bot shares Telegram's limits.
+        sender=TelegramSender(build_bot(telegram, limiter_for(telegram, okno.redis))),
         signer=CallbackSigner(okno.secret),
         now=okno.now,
         default_locale=settings.ticketing.default_locale,
@@ -57,6 +58,7 @@ def runtime_for(okno: Okno) -> TelegramRuntime:
         max_attachments=settings.storage.max_attachments,
         callback_attempts=settings.phone.callback_attempts,
         wake=wake,
+        calls_prompted=settings.phone.enabled,
     )
     # Dialog state (a rating comment being written) survives a restart with Redis.
     storage: BaseStorage = RedisStorage(okno.redis) if okno.redis is not None else MemoryStorage()
@@ -95,23 +97,40 @@ async def check(settings: Settings) -> list[tuple[str, bool, str]]:
     results: list[tuple[str, bool, str]] = []
     try:
         me = await bot.get_me()
+    except TelegramUnauthorizedError:
+        detail = f"{telegram.api_base_url} rejects the token: check OKNO_TELEGRAM__TOKEN"
+        results.append(("telegram", False, detail))
+    except _FAILURES as exc:
+        results.append(("telegram", False, str(exc) or repr(exc)))
+    else:
         results.append(("telegram", True, f"@{me.username} via {telegram.api_base_url}"))
         if telegram.agents_chat_id is not None:
             results.append(await _check_group(bot, telegram.agents_chat_id, me.id))
         if telegram.mode is TelegramMode.WEBHOOK and telegram.webhook_url:
-            info = await bot.get_webhook_info()
-            ok = info.url == telegram.webhook_url
-            results.append(("telegram webhook", ok, info.url or "not registered yet"))
-    except (AiogramError, OSError, TimeoutError) as exc:
-        results.append(("telegram", False, str(exc) or repr(exc)))
+            results.append(await _check_webhook(bot, telegram.webhook_url))
     finally:
         await bot.session.close()
     return results
 
 
+_FAILURES = (AiogramError, OSError, TimeoutError)
+
+
+async def _check_webhook(bot: Bot, url: str) -> tuple[str, bool, str]:
+    try:
+        info = await bot.get_webhook_info()
+    except _FAILURES as exc:
+        return ("telegram webhook", False, str(exc) or repr(exc))
+    return ("telegram webhook", info.url == url, info.url or "not registered yet")
+
+
 async def _check_group(bot: Bot, chat_id: int, bot_id: int) -> tuple[str, bool, str]:
-    chat = await bot.get_chat(chat_id)
-    member = await bot.get_chat_member(chat_id, bot_id)
+    try:
+        chat = await bot.get_chat(chat_id)
+        member = await bot.get_chat_member(chat_id, bot_id)
+    except _FAILURES as exc:
+        detail = f"{chat_id}: {exc} (is the bot a member of the group?)"
+        return ("telegram agents' group", False, detail)
     forum = bool(chat.is_forum)
     can_topics = isinstance(member, ChatMemberOwner) or (
         isinstance(member, ChatMemberAdministrator) and bool(member.can_manage_topics)

@@ -323,6 +323,7 @@ class RouterWorker:
                 attachments=files,
                 inbound_id=routing.inbound_id,
                 acknowledge=routing.acknowledge,
+                related_ticket=routing.related_ticket,
                 event_data={
                     "channel": message.channel.value,
                     "priority_reason": decided.reason if decided else None,

@@ -59,6 +59,11 @@ class RouterSettings(BaseModel):
         le=1,
         description="router.text.similarity at or above which two messages are one problem",
     )
+    reopen_window_days: float = Field(
+        default=14.0,
+        ge=0,
+        description="a reply this soon after closing reopens the ticket; later: a new one, linked",
+    )
     classification_rules: list[ClassificationRule] = Field(
         default_factory=list, description="type/service/category/tag rules, best score wins"
     )

@@ -23,7 +23,7 @@ from router.priority import PriorityDecision, prioritise
 from router.route import choose_team, least_loaded
 from router.settings import RouterSettings
 from router.text import fingerprint
-from router.thread import find_thread
+from router.thread import find_thread, referenced_ticket
 from ticketing.domain import Contact, Priority, TicketType
 from ticketing.repository import TicketRepository
 from ticketing.settings import ServiceSettings, TeamSettings, TicketingSettings
@@ -50,6 +50,7 @@ class Routing:
     contact: Contact | None = None
     new_contact: bool = False  # created for this message: it cannot have tickets yet
     ticket_number: int | None = None
+    related_ticket: int | None = None  # a new ticket links to it (named but not continued)
     fingerprint: frozenset[str] = frozenset()
     classification: Classification | None = None
     priority: PriorityDecision | None = None
@@ -113,19 +114,32 @@ class Identify:
 
 
 class Thread:
-    """Explicit references win: ticket number, status-page token, replied-to message ids."""
+    """Explicit references win: ticket number, status-page token, replied-to message ids.
 
-    def __init__(self, status_hash: StatusHasher) -> None:
+    A reference that is not continued (a ticket closed longer than the reopen window, or a
+    ``[#N]`` written by somebody who is not its requester) opens a new ticket linked to it.
+    """
+
+    def __init__(self, status_hash: StatusHasher, settings: RouterSettings) -> None:
         self._status_hash = status_hash
+        self._reopen_within = timedelta(days=settings.reopen_window_days)
 
     async def __call__(self, routing: Routing, session: AsyncSession) -> Routing:
         assert routing.contact is not None  # noqa: S101 - Identify runs first
+        message = routing.message
         number = await find_thread(
-            session, routing.message, routing.contact, status_hash=self._status_hash
+            session,
+            message,
+            routing.contact,
+            status_hash=self._status_hash,
+            reopen_within=self._reopen_within,
         )
-        if number is None:
+        if number is not None:
+            return routing.but(decision=Decision.APPEND, ticket_number=number, reason="thread")
+        refs = message.refs
+        if refs.ticket_number is None and not refs.message_ids:
             return routing
-        return routing.but(decision=Decision.APPEND, ticket_number=number, reason="thread")
+        return routing.but(related_ticket=await referenced_ticket(session, message))
 
 
 class Deduplicate:

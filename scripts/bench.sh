@@ -13,7 +13,8 @@ bash scripts/services.sh
 status=0
 for script in bench/${OKNO_BENCH:-*}.py; do
     printf '\n===== %s =====\n' "${script}" >&2
-    # -P: the script's folder is not put first on sys.path (bench/email.py is no stdlib email)
+    # -P: the script's folder is not put first on sys.path, so no bench script can shadow
+    # a package of the same name (the repository root is on the path through the venv)
     .venv/bin/python -P "${script}" "$@" || status=$?
 done
 exit "${status}"

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sla.timeline import Timeline, from_micros, micros
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CLOCK_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -23,6 +25,7 @@ _MINUTES_PER_DAY = 24 * 60
 # Enough for any real calendar's longest run of days off; a bound keeps a bad one from hanging.
 _MAX_DAYS_SCANNED = 3 * 366
 ZERO = timedelta(0)
+_MICROSECOND = timedelta(microseconds=1)
 
 Interval = tuple[datetime, datetime]
 MinuteRange = tuple[int, int]
@@ -143,6 +146,7 @@ class BusinessCalendar:
         self._holidays = holidays
         self._working_days = working_days
         self._cache: dict[date, tuple[Interval, ...]] = {}
+        self._line = Timeline(self.intervals)
         if self._week is not None:
             workdays = [day for day in range(7) if self._week[day]]
             if not workdays:
@@ -209,19 +213,43 @@ class BusinessCalendar:
             return start
         if self._week is None:
             return start + duration
-        remaining = duration
-        day = self._local_day(start)
-        for _ in range(_MAX_DAYS_SCANNED):
-            for opening, end in self.intervals(day):
-                if end <= start:
-                    continue
-                begin = max(opening, start)
-                if remaining <= end - begin:
-                    return begin + remaining
-                remaining -= end - begin
-            day += timedelta(days=1)
-        msg = f"calendar {self.name!r}: no working time within {_MAX_DAYS_SCANNED} days"
-        raise ValueError(msg)
+        return from_micros(self._reach(start, (duration // _MICROSECOND,))[0])
+
+    def add_many(self, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
+        """``[add(start, d) for d in durations]``, finding ``start`` in business time once
+        (the ladder's steps, 75 %, 100 %, 150 % of a target, share their start).
+
+        Raises:
+            ValueError: ``start`` is naive, or no working time within three years.
+        """
+        start = _utc(start)
+        if self._week is None:
+            return [start + d if d > ZERO else start for d in durations]
+        found = self._reach(start, [max(d // _MICROSECOND, 0) for d in durations])
+        return [from_micros(at) for at in found]
+
+    def _reach(self, start: datetime, spans: Sequence[int]) -> list[int]:
+        """Where each span (business microseconds, >= 0) from ``start`` ends, in microseconds."""
+        at, line = micros(start), self._line
+        if not line.holds(at):
+            day = self._local_day(start)
+            line.cover(day, day)
+        base = line.position(at)
+        result = []
+        for span in spans:
+            if span == 0:
+                result.append(at)
+                continue
+            while (found := line.reach(base + span)) is None:
+                day = self._local_day(start)
+                assert line.last is not None  # noqa: S101 - covered above
+                if line.last - day > timedelta(days=_MAX_DAYS_SCANNED):
+                    msg = f"calendar {self.name!r}: no working time in {_MAX_DAYS_SCANNED} days"
+                    raise ValueError(msg)
+                line.cover(day, line.last + timedelta(days=1))
+                base = line.position(at)
+            result.append(found)
+        return result
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Business time between ``start`` and ``end`` (zero when ``end`` is not later)."""
@@ -230,22 +258,21 @@ class BusinessCalendar:
             return ZERO
         if self._week is None:
             return end - start
-        total = ZERO
-        day, last = self._local_day(start), self._local_day(end)
-        while day <= last:
-            for begin, finish in self.intervals(day):
-                low, high = max(begin, start), min(finish, end)
-                if high > low:
-                    total += high - low
-            day += timedelta(days=1)
-        return total
+        low, high, line = micros(start), micros(end), self._line
+        if not (line.holds(low) and line.holds(high)):
+            line.cover(self._local_day(start), self._local_day(end))
+        return timedelta(microseconds=line.position(high) - line.position(low))
 
     def is_working(self, moment: datetime) -> bool:
         """Whether the clock runs at ``moment``."""
         moment = _utc(moment)
         if self._week is None:
             return True
-        return any(b <= moment < e for b, e in self.intervals(self._local_day(moment)))
+        at = micros(moment)
+        if not self._line.holds(at):
+            day = self._local_day(moment)
+            self._line.cover(day, day)
+        return self._line.is_working(at)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -91,4 +91,12 @@ def observe(
             changes["resolved_since"] = now
     else:
         changes["resolved_since"] = None
+    return _changed(clocks, changes)
+
+
+def _changed(clocks: Clocks, changes: dict[str, object]) -> Clocks:
+    """``clocks`` with ``changes``; the same object when nothing differs (no copy: the
+    escalator and the recompute look at many tickets whose clocks stand as they were)."""
+    if all(getattr(clocks, name) == value for name, value in changes.items()):
+        return clocks
     return replace(clocks, **changes)  # type: ignore[arg-type]

@@ -33,6 +33,7 @@ from ticketing.domain import OutboxEntry, Status, Ticket
 from ticketing.lifecycle import InvalidTransitionError
 from ticketing.outbox import add_entries
 from ticketing.service import TicketService
+from ticketing.sla_store import SlaRecord
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Escalator:
             for record, ticket in claimed:
                 plan = self._policy.plan_for(facts[ticket.id])
                 self._decide(work, state_from_record(record), ticket, plan, now)
-            await self._write(session, work, now)
+            await self._write(session, work, {r.ticket_id: r for r, _ in claimed}, now)
         if work.entries and self._wake is not None:
             self._wake()
         return len(claimed)
@@ -105,11 +106,15 @@ class Escalator:
         self, work: _Work, state: SlaState, ticket: Ticket, plan: Plan, now: datetime
     ) -> None:
         state = track(state, ticket, plan, now, scheduled=False)
-        ticket = replace(
-            ticket,
-            reaction_due_at=state.reaction_due_at,
-            resolution_due_at=state.resolution_due_at,
-        )
+        if (ticket.reaction_due_at, ticket.resolution_due_at) != (
+            state.reaction_due_at,
+            state.resolution_due_at,
+        ):
+            ticket = replace(
+                ticket,
+                reaction_due_at=state.reaction_due_at,
+                resolution_due_at=state.resolution_due_at,
+            )
         due = firing(state.clocks, state.fired, plan, rated=ticket.rating is not None, now=now)
         newly = [key.split(":") for key in due.fired - state.fired]
         breached = {clock for clock, mark in newly if clock in LADDER_CLOCKS and int(mark) >= 100}
@@ -154,10 +159,17 @@ class Escalator:
         work.events.append((ticket, kind, timer.key, data))
         work.entries.extend(self._reminders.for_ladder(ticket, timer, kind, data))
 
-    async def _write(self, session: AsyncSession, work: _Work, now: datetime) -> None:
+    async def _write(
+        self,
+        session: AsyncSession,
+        work: _Work,
+        before: Mapping[int, SlaRecord],
+        now: datetime,
+    ) -> None:
         # The fired keys first: status changes below re-track these tickets through the
         # enricher, which must see the timers as fired.
-        await sla_store.save(session, [record_from_state(s) for s in work.states], now)
+        records = [record_from_state(s) for s in work.states]
+        await sla_store.save(session, records, now, before=before)
         await self._tickets.record_sla_events(session, work.events, now=now)
         await add_entries(session, work.entries, now)
         for number, target, reason in work.status_changes:

@@ -70,10 +70,7 @@ class ClockKeeper:
             session,
             [record_from_state(state) for state in final.values()],
             now,
-            shown={
-                ticket_id: (record.reaction_due_at, record.resolution_due_at)
-                for ticket_id, record in records.items()
-            },
+            before=records,
         )
         return [_fresh(notice, final.get(notice.ticket.id)) for notice in notices]
 

@@ -67,7 +67,7 @@ class Recompute:
                 session,
                 [record_from_state(state) for state in states],
                 now,
-                shown={r.ticket_id: (r.reaction_due_at, r.resolution_due_at) for r, _ in rows},
+                before={record.ticket_id: record for record, _ in rows},
             )
         return len(rows), rows[-1][0].ticket_id
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sla.calendar import ZERO
 from sla.clocks import Clocks
 from sla.policy import Plan
 from sla.settings import LadderStep
@@ -34,27 +35,26 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def ladder_timers(clocks: Clocks, plan: Plan) -> Iterable[Timer]:
-    calendar = plan.calendar
-    if plan.reaction is not None and clocks.reaction_stopped_at is None:
-        for step in plan.ladder:
-            threshold = plan.reaction * step.percent // 100
-            yield Timer(
-                at=calendar.add(clocks.registered_at, threshold),
-                key=f"reaction:{step.percent}",
-                kind="reaction",
-                step=step,
-            )
-    running = clocks.resolution_running_since
-    if plan.resolution is not None and running is not None:
-        for step in plan.ladder:
-            threshold = plan.resolution * step.percent // 100
-            yield Timer(
-                at=calendar.add(running, threshold - clocks.resolution_banked),
-                key=f"resolution:{step.percent}",
-                kind="resolution",
-                step=step,
-            )
+def ladder_timers(
+    clocks: Clocks, plan: Plan, fired: frozenset[str] = frozenset(), *, first: bool = False
+) -> Iterable[Timer]:
+    """The ladder's timers on both clocks, leaving out fired ones. ``first``: only the
+    earliest per clock (steps ascend, so the first unfired step is the earliest)."""
+    for kind, target, start, banked in (
+        ("reaction", plan.reaction, clocks.registered_at, ZERO),
+        ("resolution", plan.resolution, clocks.resolution_running_since, clocks.resolution_banked),
+    ):
+        if target is None or start is None:
+            continue
+        if kind == "reaction" and clocks.reaction_stopped_at is not None:
+            continue
+        steps = [step for step in plan.ladder if f"{kind}:{step.percent}" not in fired]
+        if first:
+            steps = steps[:1]
+        thresholds = [target * step.percent // 100 - banked for step in steps]
+        moments = plan.calendar.add_many(start, thresholds)
+        for step, at in zip(steps, moments, strict=True):
+            yield Timer(at=at, key=f"{kind}:{step.percent}", kind=kind, step=step)
 
 
 def requester_timers(clocks: Clocks, plan: Plan, *, rated: bool) -> Iterable[Timer]:
@@ -77,13 +77,21 @@ def requester_timers(clocks: Clocks, plan: Plan, *, rated: bool) -> Iterable[Tim
 
 def pending(clocks: Clocks, fired: frozenset[str], plan: Plan, *, rated: bool) -> list[Timer]:
     """The timers not fired yet, earliest first."""
-    timers = [*ladder_timers(clocks, plan), *requester_timers(clocks, plan, rated=rated)]
-    return sorted((t for t in timers if t.key not in fired), key=lambda t: (t.at, t.key))
+    timers = [
+        *ladder_timers(clocks, plan, fired),
+        *(t for t in requester_timers(clocks, plan, rated=rated) if t.key not in fired),
+    ]
+    return sorted(timers, key=lambda t: (t.at, t.key))
 
 
 def next_timer(clocks: Clocks, fired: frozenset[str], plan: Plan, *, rated: bool) -> Timer | None:
-    timers = pending(clocks, fired, plan, rated=rated)
-    return timers[0] if timers else None
+    """The earliest timer not fired yet (only the first unfired ladder step of each clock is
+    worked out: the later ones cannot come sooner)."""
+    timers = [
+        *ladder_timers(clocks, plan, fired, first=True),
+        *(t for t in requester_timers(clocks, plan, rated=rated) if t.key not in fired),
+    ]
+    return min(timers, key=lambda t: (t.at, t.key), default=None)
 
 
 def timer_keys_in_force(clocks: Clocks, fired: frozenset[str]) -> frozenset[str]:

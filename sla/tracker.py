@@ -99,31 +99,29 @@ def track(
         and plan.resolution is not None
     ):
         resolution_breached |= clocks.resolution_elapsed > plan.resolution
-    new = replace(
-        state,
-        agreement=plan.agreement,
-        calendar=plan.calendar_id,
-        policy_hash=plan.policy_hash,
-        reaction_target=plan.reaction,
-        resolution_target=plan.resolution,
-        clocks=clocks,
-        reaction_due_at=due.reaction,
-        resolution_due_at=resolution_due,
-        reaction_breached=reaction_breached,
-        resolution_breached=resolution_breached,
-    )
-    new = replace(new, fired=new.fired & timer_keys_in_force(new.clocks, new.fired))
-    return schedule(new, plan, rated=ticket.rating is not None) if scheduled else new
-
-
-def schedule(state: SlaState, plan: Plan, *, rated: bool) -> SlaState:
-    """``state`` with its next timer (the indexed ``next_event_at``) set."""
-    timer = next_timer(state.clocks, state.fired, plan, rated=rated)
-    return replace(
-        state,
-        next_event_at=timer.at if timer else None,
-        next_event_kind=timer.kind if timer else None,
-    )
+    fired = state.fired & timer_keys_in_force(clocks, state.fired)
+    changes = {
+        "agreement": plan.agreement,
+        "calendar": plan.calendar_id,
+        "policy_hash": plan.policy_hash,
+        "reaction_target": plan.reaction,
+        "resolution_target": plan.resolution,
+        "clocks": clocks,
+        "reaction_due_at": due.reaction,
+        "resolution_due_at": resolution_due,
+        "reaction_breached": reaction_breached,
+        "resolution_breached": resolution_breached,
+        "fired": fired,
+    }
+    if scheduled:
+        timer = next_timer(clocks, fired, plan, rated=ticket.rating is not None)
+        changes["next_event_at"] = timer.at if timer else None
+        changes["next_event_kind"] = timer.kind if timer else None
+    # One copy (a frozen dataclass is rebuilt field by field), none when nothing changed:
+    # the escalator and the recompute look at many tickets whose state is already current.
+    if all(getattr(state, name) == value for name, value in changes.items()):
+        return state
+    return replace(state, **changes)  # type: ignore[arg-type]
 
 
 def is_open(status: Status) -> bool:

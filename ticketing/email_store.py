@@ -6,6 +6,7 @@ lock is respected. Upserts use each dialect's ``ON CONFLICT``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,10 @@ from ticketing.rows_email import (
 
 __all__ = ["ConnectionRecord", "QuarantineRecord", "SqlEmailStore"]
 
+# How long the in-memory copy of the undeliverable addresses is trusted (see
+# SqlEmailStore.clear_undeliverable); another process may mark one meanwhile.
+UNDELIVERABLE_CACHE_SECONDS = 30.0
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuarantineRecord:
@@ -36,6 +41,8 @@ class QuarantineRecord:
     error: str
     state: str
     received_at: datetime
+    message_id: str | None = None
+    attempts: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,8 +55,13 @@ class ConnectionRecord:
 class SqlEmailStore:
     """Mailbox progress, quarantine, undeliverable addresses, auto-reply caps, check status."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, undeliverable_cache_seconds: float = UNDELIVERABLE_CACHE_SECONDS
+    ) -> None:
         self._db = db
+        self._cache_seconds = undeliverable_cache_seconds
+        self._undeliverable: set[str] | None = None
+        self._undeliverable_read_at = 0.0
 
     def _insert(self) -> Any:
         return pg_insert if self._db.dialect == "postgresql" else sqlite_insert
@@ -144,14 +156,34 @@ class SqlEmailStore:
             await session.execute(
                 stmt.on_conflict_do_update(index_elements=["address"], set_=values)
             )
+        if self._undeliverable is not None:
+            self._undeliverable.add(address.lower())
 
     async def clear_undeliverable(self, address: str) -> None:
-        if not await self.is_undeliverable(address):
-            return  # the common case stays a read, off SQLite's write lock
+        """A person wrote from ``address``: it is reachable again.
+
+        Called for every person's mail, and almost never with a marked address: the check
+        runs against an in-memory copy of the (short) list, re-read every
+        ``undeliverable_cache_seconds``, instead of a query per mail. A mark made by another
+        process meanwhile is cleared by the sender's next mail after the re-read.
+        """
+        address = address.lower()
+        if address not in await self._known_undeliverable():
+            return
         async with self._db.transaction() as session:
             await session.execute(
-                delete(UndeliverableRow).where(UndeliverableRow.address == address.lower())
+                delete(UndeliverableRow).where(UndeliverableRow.address == address)
             )
+        if self._undeliverable is not None:
+            self._undeliverable.discard(address)
+
+    async def _known_undeliverable(self) -> set[str]:
+        age = time.monotonic() - self._undeliverable_read_at
+        if self._undeliverable is None or age > self._cache_seconds:
+            async with self._db.read() as session:
+                found = set(await session.scalars(select(UndeliverableRow.address)))
+            self._undeliverable, self._undeliverable_read_at = found, time.monotonic()
+        return self._undeliverable
 
     async def is_undeliverable(self, address: str) -> bool:
         async with self._db.read() as session:
@@ -172,21 +204,28 @@ class SqlEmailStore:
             if await self.is_undeliverable(address):
                 return f"{address} is marked undeliverable after a bounce"
             return None
+        recent = (AutoReplyRow.address == address, AutoReplyRow.sent_at > now - timedelta(days=1))
+        # One round trip for the three questions (marked? already admitted? how many lately?):
+        # this runs in a write transaction for every automatic mail.
+        state = select(
+            select(UndeliverableRow.address)
+            .where(UndeliverableRow.address == address)
+            .scalar_subquery(),
+            select(AutoReplyRow.id)
+            .where(AutoReplyRow.idempotency_key == key[:200])
+            .limit(1)
+            .scalar_subquery(),
+            select(func.count())
+            .where(*recent, AutoReplyRow.sent_at > now - timedelta(hours=1))
+            .scalar_subquery(),
+            select(func.count()).where(*recent).scalar_subquery(),
+        )
         async with self._db.transaction() as session:
-            if await session.get(UndeliverableRow, address) is not None:
+            marked, seen, hour, day = (await session.execute(state)).one()
+            if marked is not None:
                 return f"{address} is marked undeliverable after a bounce"
-            seen = await session.scalar(
-                select(AutoReplyRow.id).where(AutoReplyRow.idempotency_key == key[:200])
-            )
             if seen is not None:
                 return None
-            counts = select(
-                func.count().filter(AutoReplyRow.sent_at > now - timedelta(hours=1)),
-                func.count(),
-            ).where(
-                AutoReplyRow.address == address, AutoReplyRow.sent_at > now - timedelta(days=1)
-            )
-            hour, day = (await session.execute(counts)).one()
             if hour >= per_hour or day >= per_day:
                 return (
                     f"auto-reply cap reached for {address} ({per_hour}/hour, {per_day}/day): "
@@ -225,4 +264,6 @@ def _record(row: QuarantineRow) -> QuarantineRecord:
         error=row.error,
         state=row.state,
         received_at=row.received_at,
+        message_id=row.message_id,
+        attempts=row.attempts,
     )

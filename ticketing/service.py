@@ -71,6 +71,16 @@ class NewTicket:
     inbound_id: int | None = None
     acknowledge: bool = True
     event_data: dict[str, object] = field(default_factory=dict)
+    # A ticket the message named but did not continue (closed too long ago, or not the
+    # writer's): both tickets record the link in their history.
+    related_ticket: int | None = None
+
+
+def _created_data(new: NewTicket) -> dict[str, object]:
+    data = dict(new.event_data)
+    if new.related_ticket is not None:
+        data["related_ticket"] = new.related_ticket
+    return data
 
 
 class TicketService:
@@ -179,7 +189,7 @@ class TicketService:
                 attachments=new.attachments,
             )
             repo.add_event(
-                row.id, "created", new.author_name or "requester", now, **new.event_data
+                row.id, "created", new.author_name or "requester", now, **_created_data(new)
             )
         else:
             ticket_id = await held.next_id(session, batch)
@@ -214,9 +224,13 @@ class TicketService:
                     "ticket_id": ticket_id,
                     "kind": "created",
                     "actor": new.author_name or "requester",
-                    "data": dict(new.event_data),
+                    "data": _created_data(new),
                     "created_at": now,
                 }
+            )
+        if new.related_ticket is not None:
+            repo.add_event(
+                new.related_ticket, "related_opened", "router", now, related_ticket=row.id
             )
         requester = new.requester or await repo.contact(new.requester_id)
         ticket = ticket_from_row(row, requester)
@@ -316,6 +330,17 @@ class TicketService:
         if public and row.first_reaction_at is None:
             row.first_reaction_at = now
         await session.flush()
+        # The files travel with the notice by reference (content-addressed ids), so a channel
+        # that carries attachments (mail) sends them without reading the comment back.
+        files = [
+            {
+                "sha256": a.sha256,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+            }
+            for a in attachments
+        ]
         await self._announce(
             session,
             row,
@@ -324,6 +349,7 @@ class TicketService:
             now,
             author_name=author_name,
             text=text,
+            **({"attachments": files} if files else {}),
         )
         return ticket_from_row(row, contact_from_row(row.requester))
 
@@ -357,6 +383,7 @@ class TicketService:
             old_status=old.value,
             new_status=target.value,
             comment=comment,
+            actor=actor,
         )
         return ticket_from_row(row, contact_from_row(row.requester))
 

@@ -24,6 +24,7 @@ from ticketing.domain import Contact, Status, Ticket
 from ticketing.models import ContactRow, IdentityRow, TicketRow
 from ticketing.repository import ticket_from_row
 from ticketing.rows_sla import TicketSlaRow
+from ticketing.sla_bulk import update_many
 
 SLA = cast("Table", TicketSlaRow.__table__)
 TICKET = cast("Table", TicketRow.__table__)
@@ -63,8 +64,11 @@ def _postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+_LABELLED = tuple((name, f"sla_{name}") for name in _STATE_COLUMNS)
+
+
 def _record(row: Any) -> SlaRecord:
-    values = {name: getattr(row, f"sla_{name}") for name in _STATE_COLUMNS}
+    values = {name: getattr(row, label) for name, label in _LABELLED}
     values["fired"] = tuple(values["fired"] or ())
     return SlaRecord(
         ticket_id=row.sla_ticket_id,
@@ -86,12 +90,16 @@ def _contact(row: Any) -> Contact:
     )
 
 
+# What the escalator does not look at: the dedup fingerprint (JSON) and the token hash.
+_TICKET_UNUSED = frozenset({"fingerprint", "status_token_hash"})
+
+
 def _with_tickets() -> Select[Any]:
     """``ticket_sla`` joined with its ticket and requester, columns labelled apart."""
     return (
         select(
             *(c.label(f"sla_{c.name}") for c in SLA.c),
-            *TICKET.c,
+            *(c for c in TICKET.c if c.name not in _TICKET_UNUSED),
             *(
                 CONTACT.c[name].label(f"requester_{name}")
                 for name in ("name", "locale", "timezone", "company", "department", "vip")
@@ -127,36 +135,98 @@ async def load(session: AsyncSession, ticket_ids: Collection[int]) -> dict[int, 
     return {row.sla_ticket_id: _record(row) for row in await session.execute(stmt)}
 
 
+# What a timer firing changes; a row whose other columns stay put gets a narrower UPDATE.
+_TIMER_COLUMNS = (
+    "fired",
+    "reaction_breached",
+    "resolution_breached",
+    "next_event_at",
+    "next_event_kind",
+)
+_STEADY_COLUMNS = tuple(name for name in _STATE_COLUMNS if name not in _TIMER_COLUMNS)
+
+
 async def save(
     session: AsyncSession,
     records: Sequence[SlaRecord],
     now: datetime,
     *,
-    shown: Mapping[int, tuple[datetime | None, datetime | None]] | None = None,
+    before: Mapping[int, SlaRecord] | None = None,
 ) -> None:
     """Write the rows (insert or update) and the tickets' due times.
 
-    ``shown``: the due times the tickets have now, to skip writing unchanged ones.
+    ``before``: the rows as they were read in this transaction. Unchanged rows are skipped,
+    rows where only the timer columns changed get a narrow UPDATE, and tickets whose due times
+    stayed are not touched: a tick or a recompute writes hundreds of rows at once.
     """
-    if not records:
-        return
-    stmt = _upsert(session.get_bind().dialect.name)
-    params = [
-        {
-            "ticket_id": r.ticket_id,
-            **{name: getattr(r, name) for name in _STATE_COLUMNS},
-            "fired": list(r.fired),
-            "updated_at": now,
-        }
-        for r in records
-    ]
-    await session.execute(stmt, params)
-    changed = [
-        r
-        for r in records
-        if shown is None or shown.get(r.ticket_id) != (r.reaction_due_at, r.resolution_due_at)
-    ]
+    before = before or {}
+    new, full, timers, changed = [], [], [], []
+    for record in records:
+        old = before.get(record.ticket_id)
+        if old == record:
+            continue
+        if old is None:
+            new.append(record)
+        elif any(getattr(old, name) != getattr(record, name) for name in _STEADY_COLUMNS):
+            full.append(record)
+        else:
+            timers.append(record)
+        if old is None or (old.reaction_due_at, old.resolution_due_at) != (
+            record.reaction_due_at,
+            record.resolution_due_at,
+        ):
+            changed.append(record)
+    connection = await session.connection()
+    if new:
+        # Not read before (a new ticket, or the caller did not look): insert or update.
+        await connection.execute(
+            _upsert(session.get_bind().dialect.name), [_plain(r, _STATE_COLUMNS, now) for r in new]
+        )
+    postgres = _postgres(session)
+    for statement, rows, columns in (
+        (_FULL_UPDATE, full, _STATE_COLUMNS),
+        (_TIMER_UPDATE, timers, _TIMER_COLUMNS),
+    ):
+        if rows and postgres:
+            await update_many(connection, SLA, "ticket_id", [_plain(r, columns, now) for r in rows])
+        elif rows:
+            await connection.execute(statement, [_bound(r, columns, now) for r in rows])
     await _show_due_times(session, changed)
+
+
+def _plain(record: SlaRecord, columns: Sequence[str], now: datetime) -> dict[str, Any]:
+    params = {name: getattr(record, name) for name in columns}
+    params["fired"] = list(record.fired)
+    params["updated_at"] = now
+    params["ticket_id"] = record.ticket_id
+    return params
+
+
+def _bound(record: SlaRecord, columns: Sequence[str], now: datetime) -> dict[str, Any]:
+    params = {f"b_{name}": getattr(record, name) for name in columns}
+    params["b_fired"] = list(record.fired)
+    params["b_updated_at"] = now
+    params["b_ticket_id"] = record.ticket_id
+    return params
+
+
+def _update_of(columns: Sequence[str]) -> Any:
+    # Bound names differ from the column names: SQLAlchemy keeps those for itself in a SET.
+    return (
+        update(SLA)
+        .where(SLA.c.ticket_id == bindparam("b_ticket_id"))
+        .values(
+            {
+                name: bindparam(f"b_{name}", type_=SLA.c[name].type)
+                for name in (*columns, "updated_at")
+            }
+        )
+    )
+
+
+# Rows already there get a plain UPDATE (cheaper than INSERT … ON CONFLICT on PostgreSQL).
+_FULL_UPDATE = _update_of(_STATE_COLUMNS)
+_TIMER_UPDATE = _update_of(_TIMER_COLUMNS)
 
 
 _UPSERTS: dict[str, Any] = {}
@@ -178,7 +248,14 @@ def _upsert(dialect: str) -> Any:
 async def _show_due_times(session: AsyncSession, records: Sequence[SlaRecord]) -> None:
     if not records:
         return
-    await session.execute(
+    if _postgres(session):
+        rows = [
+            {"id": r.ticket_id, "reaction_due_at": r.reaction_due_at, "resolution_due_at": r.resolution_due_at}
+            for r in records
+        ]
+        await update_many(await session.connection(), TICKET, "id", rows)
+    else:
+        await session.execute(
         update(TICKET)
         .where(TICKET.c.id == bindparam("b_id"))
         .values(
@@ -212,15 +289,25 @@ async def claim_due(
     two escalators never take the same row, and a ticket an agent is changing right now is
     left for the next tick. SQLite has one writer, so a plain read inside it is enough.
     """
-    stmt = (
-        _with_tickets()
-        .where(SLA.c.next_event_at <= now)
-        .order_by(SLA.c.next_event_at)
-        .limit(limit)
-    )
-    if _postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=[SLA, TICKET])
-    return _pairs((await session.execute(stmt)).all())
+    dialect = session.get_bind().dialect.name
+    stmt = _CLAIMS.get((dialect, limit))
+    if stmt is None:
+        # Built once: a tick runs every few seconds, and building and hashing a statement of
+        # sixty columns costs more than running it.
+        stmt = (
+            _with_tickets()
+            .where(SLA.c.next_event_at <= bindparam("now"))
+            .order_by(SLA.c.next_event_at)
+            .limit(limit)
+        )
+        if dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=[SLA, TICKET])
+        _CLAIMS[(dialect, limit)] = stmt
+    connection = await session.connection()
+    return _pairs((await connection.execute(stmt, {"now": now})).all())
+
+
+_CLAIMS: dict[tuple[str, int], Select[Any]] = {}
 
 
 async def stale(

@@ -8,10 +8,11 @@ the channel errors: 4xx, timeouts and lost connections are transient, 5xx perman
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 
 import aiosmtplib
 
@@ -24,7 +25,13 @@ from channels.base import (
     StoredFile,
     TransientSendError,
 )
-from channels.email.render import HeaderInjectionError, Identity, OutgoingFile, render_email
+from channels.email.render import (
+    HeaderInjectionError,
+    Identity,
+    OutgoingFile,
+    omitted_files_note,
+    render_email,
+)
 from channels.email.settings import EmailSettings
 from channels.email.smtp import SmtpPool
 from channels.email.store import EmailStore
@@ -90,7 +97,15 @@ class EmailOutbound:
         )
         if refusal is not None:
             raise PermanentSendError(f"{refusal}; not sending")
-        files = [await self._file(f) for f in message.files] if self._load_file else []
+        files, omitted = await self._attachments(message)
+        if omitted:
+            link = message.meta.get("status_url")
+            text, markup = omitted_files_note(omitted, link if isinstance(link, str) else None)
+            message = dataclasses.replace(
+                message,
+                text=f"{message.text}\n\n{text}",
+                html=f"{message.html}\n{markup}" if message.html else None,
+            )
         try:
             mail = render_email(message, identity=self._identity, now=self._now(), files=files)
         except HeaderInjectionError as exc:
@@ -98,14 +113,34 @@ class EmailOutbound:
         await self._deliver(mail, address)
         return SendReceipt(external_id=str(mail["Message-ID"]))
 
-    async def _file(self, stored: StoredFile) -> OutgoingFile:
-        assert self._load_file is not None  # noqa: S101 - checked by the caller
-        content = await self._load_file(stored)
-        return OutgoingFile(
-            filename=stored.filename, content_type=stored.content_type, content=content
-        )
+    async def _attachments(self, message: OutboundMessage) -> tuple[list[OutgoingFile], list[str]]:
+        """The files that fit the size budget, in order, and the names of those left out.
 
-    async def _deliver(self, mail: EmailMessage, address: str) -> None:
+        A file that does not fit (or is gone from the store) is named in the mail instead,
+        so the reply still goes: a 5xx for an oversized mail would lose the text as well.
+        """
+        budget = self._settings.max_outgoing_attachment_bytes
+        files: list[OutgoingFile] = []
+        omitted: list[str] = []
+        for stored in message.files:
+            if self._load_file is None or stored.size > budget:
+                omitted.append(stored.filename)
+                continue
+            try:
+                content = await self._load_file(stored)
+            except FileNotFoundError:
+                log.warning("attachment missing from the store", extra={"sha256": stored.sha256})
+                omitted.append(stored.filename)
+                continue
+            budget -= len(content)
+            files.append(
+                OutgoingFile(
+                    filename=stored.filename, content_type=stored.content_type, content=content
+                )
+            )
+        return files, omitted
+
+    async def _deliver(self, mail: Message, address: str) -> None:
         try:
             await self._pool.send(mail, self._settings.address, [address])
         except aiosmtplib.SMTPRecipientsRefused as exc:

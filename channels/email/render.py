@@ -1,30 +1,46 @@
-"""The pure mail renderer: one :class:`OutboundMessage` in, one ``EmailMessage`` out.
+"""The pure mail renderer: one :class:`OutboundMessage` in, one MIME message out.
 
 Our Message-ID is derived from the outbox idempotency key, so a retried send carries the same
 id (the recipient's server and client see one message) and replies to it thread back to the
 ticket. Every header value is checked for CR/LF first: header injection is impossible.
+
+The message is built with the ``compat32`` classes and every header encoded here (RFC 2047
+words, RFC 2231 file names, base64 bodies: 7-bit clean for any relay). The modern
+``EmailMessage`` API parses and refolds each header through its header registry, which made
+building and flattening one acknowledgement cost more than parsing the mail it answers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email import encoders
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
+from typing import cast
 
 from channels.base import OutboundMessage
 from channels.email.headers import message_ids
 from channels.email.subject import tag_subject
 
-__all__ = ["HeaderInjectionError", "Identity", "OutgoingFile", "make_message_id", "render_email"]
+__all__ = [
+    "HeaderInjectionError",
+    "Identity",
+    "OutgoingFile",
+    "make_message_id",
+    "needs_smtputf8",
+    "omitted_files_note",
+    "render_email",
+]
 
-# 7-bit transfer encodings: any relay accepts them, 8BITMIME or not.
-_POLICY = SMTP.clone(cte_type="7bit")
 _CONTROL = re.compile(r"[\r\n\x00]")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
 
@@ -64,13 +80,58 @@ def _safe(value: str, what: str) -> str:
     return value
 
 
-def _address(value: str, what: str) -> Address:
+def _address(value: str, what: str) -> str:
+    """A bare address fit for a header: ASCII, the domain IDNA-encoded if need be."""
     value = _safe(value, what).strip()
     if not _ADDRESS.match(value):
         msg = f"{what} {value!r} is not an e-mail address"
         raise HeaderInjectionError(msg)
     local, _, domain = value.rpartition("@")
-    return Address(username=local, domain=domain)
+    if not local.isascii():
+        return value  # only SMTPUTF8 can carry it, and it carries the domain as is too
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            msg = f"{what} {value!r}: the domain is not a valid international name"
+            raise HeaderInjectionError(msg) from exc
+    return f"{local}@{domain}"
+
+
+def _text(value: str, name: str, *, utf8: bool) -> str | Header:
+    """A free-text header value: as is when ASCII (or sent with SMTPUTF8), else RFC 2047
+    encoded (folded on output)."""
+    return value if utf8 or value.isascii() else Header(value, "utf-8", header_name=name)
+
+
+def needs_smtputf8(mail: Message) -> bool:
+    """Whether the mail names an address only SMTPUTF8 can carry (a non-ASCII local part).
+
+    Such a mail is flattened with the ``SMTPUTF8`` policy: its headers travel as UTF-8.
+    """
+    return not str(mail["To"]).isascii()
+
+
+def _body(message: OutboundMessage) -> Message:
+    plain = MIMEText(message.text or " ", "plain", "utf-8")
+    if not message.html:
+        return plain
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(plain)
+    alternative.attach(MIMEText(message.html, "html", "utf-8"))
+    return alternative
+
+
+def _attachment(file: OutgoingFile) -> Message:
+    maintype, _, subtype = file.content_type.partition("/")
+    part = MIMEBase(maintype or "application", subtype or "octet-stream")
+    part.set_payload(file.content)
+    encoders.encode_base64(part)
+    name = _safe(file.filename, "attachment name")
+    # RFC 2231 for names beyond ASCII («инструкция.pdf»), plain otherwise.
+    filename: str | tuple[str, str, str] = name if name.isascii() else ("utf-8", "", name)
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
 
 
 def render_email(
@@ -79,22 +140,32 @@ def render_email(
     identity: Identity,
     now: datetime,
     files: Sequence[OutgoingFile] = (),
-) -> EmailMessage:
+) -> Message:
     """Build the mail for ``message``; raises :class:`HeaderInjectionError` on bad values."""
-    mail = EmailMessage(policy=_POLICY)
     sender = _address(identity.address, "From address")
-    mail["From"] = Address(
-        display_name=_safe(identity.display_name, "display name"),
-        username=sender.username,
-        domain=sender.domain,
+    recipient = _address(message.recipient.address, "recipient")
+    subject = _safe(tag_subject(message.subject, message.ticket_number), "subject")
+    display_name = _safe(identity.display_name, "display name")
+    thread = message_ids(_safe(message.recipient.thread_hint or "", "thread hint"))
+    mail = _body(message)
+    if files:
+        mixed = MIMEMultipart("mixed")
+        mixed.attach(mail)
+        for file in files:
+            mixed.attach(_attachment(file))
+        mail = mixed
+    utf8 = not recipient.isascii()
+    mail["From"] = (
+        formataddr((display_name, sender), charset="utf-8")
+        if not utf8
+        else (formataddr((display_name, sender)))
     )
-    mail["To"] = _address(message.recipient.address, "recipient")
+    mail["To"] = recipient
     mail["Reply-To"] = sender
-    mail["Subject"] = _safe(tag_subject(message.subject, message.ticket_number), "subject")
+    # compat32 takes a Header object as a value and folds it on output (typeshed says str).
+    mail["Subject"] = cast("str", _text(subject, "Subject", utf8=utf8))
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = make_message_id(message.idempotency_key, identity.id_domain)
-    hint = message.recipient.thread_hint or ""
-    thread = message_ids(_safe(hint, "thread hint"))
     if thread:
         mail["In-Reply-To"] = thread[-1]
         mail["References"] = " ".join(thread)
@@ -104,15 +175,21 @@ def render_email(
         mail["X-Auto-Response-Suppress"] = "All"
     if message.ticket_number is not None:
         mail["X-Okno-Ticket"] = str(message.ticket_number)
-    mail.set_content(message.text or " ", subtype="plain", charset="utf-8")
-    if message.html:
-        mail.add_alternative(message.html, subtype="html", charset="utf-8")
-    for file in files:
-        maintype, _, subtype = file.content_type.partition("/")
-        mail.add_attachment(
-            file.content,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=_safe(file.filename, "attachment name"),
-        )
     return mail
+
+
+def omitted_files_note(names: Sequence[str], link: str | None) -> tuple[str, str]:
+    """The text and HTML lines saying which files were too large to attach, and where they are.
+
+    Bilingual: the adapter does not know the recipient's language.
+    """
+    listed = ", ".join(names)
+    where = f": {link}" if link else ""
+    text = (
+        f"Файлы не вложены (слишком велики для письма) / Files not attached (too large): "
+        f"{listed}. Они в заявке / They are on the ticket{where}"
+    )
+    markup = html.escape(text[: len(text) - len(where)])
+    if link:
+        markup += f': <a href="{html.escape(link)}">{html.escape(link)}</a>'
+    return text, f"<p>{markup}</p>"

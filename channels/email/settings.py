@@ -104,6 +104,11 @@ class EmailSettings(BaseModel):
     max_attachment_bytes: int | None = Field(
         default=None, ge=1, description="bytes per attachment; unset: storage limit"
     )
+    max_outgoing_attachment_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=0,
+        description="files attached to one sent mail, together; the rest are linked instead",
+    )
     message_timeout_seconds: float = Field(
         default=60.0, gt=0, description="time limit for one message (parse and store)"
     )

@@ -11,10 +11,12 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from email.message import EmailMessage
+from email.message import Message
+from email.policy import SMTPUTF8
 
 import aiosmtplib
 
+from channels.email.render import needs_smtputf8
 from channels.email.settings import Security, SmtpSettings
 
 __all__ = ["SmtpPool"]
@@ -68,12 +70,20 @@ class SmtpPool:
                 raise
             self._idle.append(smtp)
 
-    async def send(self, mail: EmailMessage, sender: str, recipients: Sequence[str]) -> None:
+    async def send(self, mail: Message, sender: str, recipients: Sequence[str]) -> None:
         """Send one mail; a reused connection the server closed meanwhile is retried once."""
         for attempt in (1, 2):
             try:
                 async with self.connection() as smtp:
-                    await smtp.send_message(mail, sender=sender, recipients=list(recipients))
+                    if needs_smtputf8(mail):
+                        # aiosmtplib flattens a compat32 message with the compat32 policy,
+                        # which would RFC 2047-encode the UTF-8 address: flatten it here.
+                        raw = mail.as_bytes(policy=SMTPUTF8)
+                        await smtp.sendmail(
+                            sender, list(recipients), raw, mail_options=["SMTPUTF8"]
+                        )
+                    else:
+                        await smtp.send_message(mail, sender=sender, recipients=list(recipients))
                 return
             except aiosmtplib.SMTPServerDisconnected:
                 if attempt == 2:

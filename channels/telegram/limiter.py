@@ -9,7 +9,9 @@ Whatever the network does in between, no T-second window at Telegram can then ho
 N of our messages (and two messages to one chat are never less than T apart on arrival).
 
 The check and the taking of a slot happen without an ``await`` in between, so concurrent
-senders never overshoot.
+senders never overshoot. This scheduler counts one process's messages; with Redis configured,
+:class:`channels.telegram.redis_limiter.RedisTelegramLimiter` applies the same rule to all of
+them together (both are a :class:`Limiter`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
-__all__ = ["LimitWaitTooLongError", "SlidingWindow", "TelegramLimiter"]
+__all__ = [
+    "LimitWaitTooLongError",
+    "Limiter",
+    "LimiterUnavailableError",
+    "SlidingWindow",
+    "TelegramLimiter",
+]
 
 #: How often a sender blocked only by messages still in flight looks again.
 _IN_FLIGHT_POLL = 0.005
@@ -68,6 +78,29 @@ class LimitWaitTooLongError(Exception):
     def __init__(self, delay: float) -> None:
         super().__init__(f"rate limit: next slot in {delay:.1f} s")
         self.delay = delay
+
+
+class LimiterUnavailableError(Exception):
+    """The shared limiter's store (Redis) could not be asked; nothing was sent."""
+
+
+class Limiter(Protocol):
+    """Schedules one bot's sends under Telegram's flood limits."""
+
+    def slot(
+        self, chat: int | str | None, *, in_chat: bool = True, max_wait: float | None = None
+    ) -> AbstractAsyncContextManager[None]:
+        """Wait for a slot for a message to ``chat``; hold it while the body sends.
+
+        Raises:
+            LimitWaitTooLongError: the chat's next slot is further away than ``max_wait``.
+            LimiterUnavailableError: a shared limiter could not reach its store.
+        """
+        ...
+
+    async def pause(self, chat: int | str, seconds: float) -> None:
+        """Hold every send to ``chat`` for ``seconds`` (Telegram answered 429 retry_after)."""
+        ...
 
 
 class TelegramLimiter:
@@ -163,7 +196,7 @@ class TelegramLimiter:
                 return windows
             await self._sleep(delay)
 
-    def pause(self, chat: int | str, seconds: float) -> None:
+    async def pause(self, chat: int | str, seconds: float) -> None:
         """Hold every send to ``chat`` for ``seconds`` (Telegram answered 429 retry_after)."""
         key = str(chat)
         until = self._clock() + max(seconds, 0.0)

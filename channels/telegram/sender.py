@@ -26,8 +26,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParameters
 
-from channels.base import PermanentSendError, TransientSendError
-from channels.telegram.limiter import LimitWaitTooLongError
+from channels.base import PermanentSendError, RateLimitedError, TransientSendError
+from channels.telegram.limiter import LimiterUnavailableError, LimitWaitTooLongError
 from channels.telegram.render import MAX_CAPTION, split_html
 
 __all__ = ["BotBlockedError", "TelegramSender", "ThreadNotFoundError", "translated_errors"]
@@ -50,9 +50,11 @@ async def translated_errors() -> AsyncIterator[None]:
     try:
         yield
     except TelegramRetryAfter as exc:
-        raise TransientSendError(str(exc), retry_after=float(exc.retry_after)) from exc
+        raise RateLimitedError(str(exc), retry_after=float(exc.retry_after)) from exc
     except LimitWaitTooLongError as exc:
-        raise TransientSendError(str(exc), retry_after=exc.delay) from exc
+        raise RateLimitedError(str(exc), retry_after=exc.delay) from exc
+    except LimiterUnavailableError as exc:
+        raise TransientSendError(f"rate limiter unavailable: {exc}") from exc
     except TelegramForbiddenError as exc:
         raise BotBlockedError(exc.message) from exc
     except (TelegramMigrateToChat, TelegramNotFound) as exc:

@@ -42,8 +42,10 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
+from redis.asyncio import Redis
 
-from channels.telegram.limiter import TelegramLimiter
+from channels.telegram.limiter import Limiter, TelegramLimiter
+from channels.telegram.redis_limiter import RedisTelegramLimiter
 from channels.telegram.settings import TelegramSettings
 
 __all__ = ["LimitedRequests", "build_bot", "limiter_for"]
@@ -77,7 +79,7 @@ _MAX_RETRIES = 3
 class LimitedRequests(BaseRequestMiddleware):
     """Schedules message calls under the limiter and honours 429 ``retry_after``."""
 
-    def __init__(self, limiter: TelegramLimiter, *, max_wait: float) -> None:
+    def __init__(self, limiter: Limiter, *, max_wait: float) -> None:
         self._limiter = limiter
         self._max_wait = max_wait
 
@@ -98,7 +100,7 @@ class LimitedRequests(BaseRequestMiddleware):
                     return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if chat is not None:
-                    self._limiter.pause(chat, exc.retry_after)
+                    await self._limiter.pause(chat, exc.retry_after)
                 log.warning(
                     "Telegram asked to slow down",
                     extra={"chat": chat, "retry_after": exc.retry_after, "attempt": attempt},
@@ -110,9 +112,20 @@ class LimitedRequests(BaseRequestMiddleware):
         raise AssertionError  # pragma: no cover - the loop returns or raises
 
 
-def limiter_for(settings: TelegramSettings) -> TelegramLimiter:
-    """The flood-limit scheduler configured by ``telegram.limits``."""
+def limiter_for(settings: TelegramSettings, redis: Redis | None = None) -> Limiter:
+    """The flood-limit scheduler configured by ``telegram.limits``: shared by every process
+    through ``redis`` when given, else this process's own."""
     limits = settings.limits
+    if redis is not None and settings.token is not None:
+        return RedisTelegramLimiter(
+            redis,
+            bot=settings.token.get_secret_value().split(":", 1)[0],
+            per_chat_per_second=limits.per_chat_per_second,
+            per_group_per_minute=limits.per_group_per_minute,
+            overall_per_second=limits.overall_per_second,
+            margin=limits.margin,
+            hold=settings.request_timeout_seconds,
+        )
     return TelegramLimiter(
         per_chat_per_second=limits.per_chat_per_second,
         per_group_per_minute=limits.per_group_per_minute,
@@ -121,7 +134,7 @@ def limiter_for(settings: TelegramSettings) -> TelegramLimiter:
     )
 
 
-def build_bot(settings: TelegramSettings, limiter: TelegramLimiter) -> Bot:
+def build_bot(settings: TelegramSettings, limiter: Limiter) -> Bot:
     """A bot on the configured Bot API server, HTML by default, every call limited.
 
     Raises:

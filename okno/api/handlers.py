@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import InboundAttachment, InboundMessage, IntakeSink, Sender
+from channels.phone.normalize import normalize_phone
 from okno.api.auth import TokenChecker
 from okno.api.errors import ApiError, parse_json
 from okno.api.openapi import openapi_document
@@ -17,11 +19,14 @@ from okno.api.schemas import (
     EventOut,
     MessageIn,
     MessageOut,
+    SlaOut,
     StatusIn,
     TicketDetailOut,
     TicketListOut,
     TicketOut,
 )
+from sla.policy import SlaPolicy
+from sla.view import SlaView, sla_views
 from ticketing.db import Database
 from ticketing.domain import (
     ChannelKind,
@@ -39,7 +44,24 @@ from ticketing.service import NotAllowedError, TicketNotFoundError, TicketServic
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def ticket_out(ticket: Ticket) -> TicketOut:
+def sla_out(view: SlaView | None) -> SlaOut | None:
+    if view is None:
+        return None
+    return SlaOut(
+        agreement=view.agreement,
+        reaction_due_at=view.reaction_due_at,
+        resolution_due_at=view.resolution_due_at,
+        reaction_remaining_s=view.reaction_remaining_s,
+        resolution_remaining_s=view.resolution_remaining_s,
+        resolution_paused=view.resolution_paused,
+        reaction_breached=view.reaction_breached,
+        resolution_breached=view.resolution_breached,
+        first_reaction_business_s=view.first_reaction_business_s,
+        resolution_business_s=view.resolution_business_s,
+    )
+
+
+def ticket_out(ticket: Ticket, sla: SlaView | None = None) -> TicketOut:
     return TicketOut(
         number=ticket.number,
         subject=ticket.subject,
@@ -63,11 +85,12 @@ def ticket_out(ticket: Ticket) -> TicketOut:
         closed_at=ticket.closed_at,
         rating=ticket.rating,
         rating_comment=ticket.rating_comment,
+        sla=sla_out(sla),
     )
 
 
-def detail_out(detail: TicketDetail) -> TicketDetailOut:
-    base = ticket_out(detail.ticket).model_dump()
+def detail_out(detail: TicketDetail, sla: SlaView | None = None) -> TicketDetailOut:
+    base = ticket_out(detail.ticket, sla).model_dump()
     return TicketDetailOut(
         **base,
         comments=[
@@ -120,6 +143,8 @@ class Api:
         status_url: Callable[[int], str],
         max_attachment_bytes: int,
         now: Callable[[], datetime],
+        sla_policy: SlaPolicy | None = None,
+        phone_region: str = "RU",
     ) -> None:
         self._db = db
         self._intake = intake
@@ -128,7 +153,15 @@ class Api:
         self._services = services
         self._status_url = status_url
         self._max_attachment_bytes = max_attachment_bytes
+        self._phone_region = phone_region
         self._now = now
+        self._sla_policy = sla_policy
+
+    async def _sla(self, session: AsyncSession, numbers: Collection[int]) -> Mapping[int, SlaView]:
+        """Each ticket's SLA now (none when SLA tracking is off)."""
+        if self._sla_policy is None:
+            return {}
+        return await sla_views(session, self._sla_policy, numbers, self._now())
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -150,6 +183,22 @@ class Api:
 
     async def openapi(self, _request: web.Request) -> web.Response:
         return web.json_response(openapi_document())
+
+    def _phone(self, raw: str | None) -> str | None:
+        """E.164, as the phone channel writes it, so an API sender and a caller are one contact.
+
+        Raises:
+            ApiError: 422 naming ``sender.phone`` when it is no valid number.
+        """
+        if raw is None:
+            return None
+        number = normalize_phone(raw, self._phone_region)
+        if number is None:
+            reason = (
+                f"not a valid phone number (national numbers are read as {self._phone_region})"
+            )
+            raise ApiError(422, "invalid request", {"sender.phone": reason})
+        return number
 
     async def post_message(self, request: web.Request) -> web.Response:
         body = await parse_json(request, MessageIn)
@@ -177,7 +226,7 @@ class Api:
         sender = Sender(
             name=body.sender.name,
             email=str(body.sender.email) if body.sender.email else None,
-            phone=body.sender.phone,
+            phone=self._phone(body.sender.phone),
             telegram_id=body.sender.telegram_id,
             locale=body.sender.locale,
             timezone=body.sender.timezone,
@@ -223,8 +272,11 @@ class Api:
             raise ApiError(400, f"bad query parameter: {exc}") from exc
         async with self._db.read() as session:
             tickets = await TicketRepository(session).list(flt)
+            sla = await self._sla(session, [t.number for t in tickets])
         next_before = tickets[-1].number if len(tickets) == flt.limit else None
-        out = TicketListOut(items=[ticket_out(t) for t in tickets], next_before=next_before)
+        out = TicketListOut(
+            items=[ticket_out(t, sla.get(t.number)) for t in tickets], next_before=next_before
+        )
         return web.json_response(text=out.model_dump_json())
 
     @staticmethod
@@ -238,9 +290,10 @@ class Api:
         number = self._number(request)
         async with self._db.read() as session:
             detail = await TicketRepository(session).detail(number, public_only=False)
+            sla = await self._sla(session, [number])
         if detail is None:
             raise ApiError(404, f"ticket #{number} does not exist")
-        return web.json_response(text=detail_out(detail).model_dump_json())
+        return web.json_response(text=detail_out(detail, sla.get(number)).model_dump_json())
 
     async def post_comment(self, request: web.Request) -> web.Response:
         number = self._number(request)
@@ -255,9 +308,11 @@ class Api:
                     public=body.public,
                     now=self._now(),
                 )
+                sla = await self._sla(session, [number])
         except TicketNotFoundError as exc:
             raise ApiError(404, str(exc)) from exc
-        return web.json_response(text=ticket_out(ticket).model_dump_json(), status=201)
+        out = ticket_out(ticket, sla.get(number))
+        return web.json_response(text=out.model_dump_json(), status=201)
 
     async def post_status(self, request: web.Request) -> web.Response:
         number = self._number(request)
@@ -272,8 +327,9 @@ class Api:
                     now=self._now(),
                     comment=body.comment,
                 )
+                sla = await self._sla(session, [number])
         except TicketNotFoundError as exc:
             raise ApiError(404, str(exc)) from exc
         except (InvalidTransitionError, NotAllowedError) as exc:
             raise ApiError(409, str(exc), {"status": str(exc)}) from exc
-        return web.json_response(text=ticket_out(ticket).model_dump_json())
+        return web.json_response(text=ticket_out(ticket, sla.get(number)).model_dump_json())

@@ -99,6 +99,26 @@ class EventOut(BaseModel):
     created_at: datetime
 
 
+class SlaOut(BaseModel):
+    """The ticket's SLA now: due times, business time left (negative: overdue), breach flags,
+    and first reaction / resolution in business time."""
+
+    agreement: str
+    reaction_due_at: datetime | None
+    resolution_due_at: datetime | None
+    reaction_remaining_s: float | None = Field(
+        description="business seconds left to the reaction target; null once reacted"
+    )
+    resolution_remaining_s: float | None = Field(
+        description="business seconds left to the resolution target; null once resolved"
+    )
+    resolution_paused: bool = Field(description="waiting on the requester: the clock stands")
+    reaction_breached: bool
+    resolution_breached: bool
+    first_reaction_business_s: float | None
+    resolution_business_s: float | None
+
+
 class TicketOut(BaseModel):
     number: int
     subject: str
@@ -122,6 +142,7 @@ class TicketOut(BaseModel):
     closed_at: datetime | None
     rating: int | None
     rating_comment: str | None
+    sla: SlaOut | None = Field(default=None, description="null when SLA tracking is off")
 
 
 class TicketDetailOut(TicketOut):

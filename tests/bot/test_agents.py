@@ -284,7 +284,7 @@ async def test_call_back_request_offers_buttons_that_record_the_attempt(
             lambda: [
                 c
                 for c in fake_api.sent(AGENTS, "sendMessage")
-                if "Нужно перезвонить" in str(c.params)
+                if "перезвонить заявителю" in str(c.params)
             ]
         )
         buttons = buttons_of(prompt[0].params["reply_markup"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -139,6 +140,22 @@ def test_closed_ticket_card_has_no_buttons() -> None:
 
     assert len(card_buttons(signer, ticket(), "ru")) == 2
     assert card_buttons(signer, ticket(status=Status.CLOSED), "ru") == []
+    assert card_buttons(signer, ticket(status=Status.CLOSED), "ru", call_back=True) == []
+
+
+def test_card_asks_for_a_call_back_until_someone_reaches_the_requester() -> None:
+    signer = CallbackSigner(b"s")
+    [*_, calls] = card_buttons(signer, ticket(), "ru", call_back=True)
+    waiting = Reachability(phone="+79161234567", phone_only=True, callback_pending=True)
+
+    assert [b.label for b in calls] == ["📞 Перезвонил", "Не дозвонился"]
+    assert "📞 Ждёт звонка" in card_html(ticket(), "ru", first_message="", reach=waiting)
+    tried = dataclasses.replace(waiting, unanswered=2)
+    assert "Ждёт звонка · без ответа: 2" in card_html(
+        ticket(), "ru", first_message="", reach=tried
+    )
+    reached = dataclasses.replace(waiting, callback_pending=False)
+    assert "Ждёт звонка" not in card_html(ticket(), "ru", first_message="", reach=reached)
 
 
 def test_phone_only_when_no_written_channel_reaches_the_requester() -> None:

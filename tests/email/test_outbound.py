@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from channels.base import (
 from channels.email.outbound import EmailOutbound
 from channels.email.render import make_message_id
 from channels.email.settings import EmailSettings, Security, SmtpSettings
-from okno.commands import check, replay
+from okno.commands import check, replay, replay_mail
 from okno.settings import Settings
 from tests.email.conftest import DESK, email_settings, running_desk
 from tests.email.test_scenarios import mail, processed
@@ -104,6 +105,38 @@ async def test_undeliverable_address_is_refused_until_it_writes_again(
     await channel.close()
 
 
+async def test_a_mark_made_by_another_process_is_cleared_after_the_cache_expires(
+    settings: Settings, smtp_server: FakeSmtp, store: SqlEmailStore
+) -> None:
+    db = Database(settings.database)
+    reader = SqlEmailStore(db, undeliverable_cache_seconds=0.2)
+    try:
+        await reader.clear_undeliverable("someone@example.ru")  # reads the (empty) list
+        await store.mark_undeliverable("maria@example.ru", "bounce", NOW)
+        await reader.clear_undeliverable("maria@example.ru")  # within the cache: not seen
+        assert await store.is_undeliverable("maria@example.ru")
+        await asyncio.sleep(0.3)
+        await reader.clear_undeliverable("maria@example.ru")
+        assert not await store.is_undeliverable("maria@example.ru")
+        channel = outbound(smtp_server, store)
+        await channel.send(reply("x:2"))
+        await channel.close()
+    finally:
+        await db.dispose()
+
+
+async def test_an_address_with_a_non_ascii_local_part_goes_out_with_smtputf8(
+    smtp_server: FakeSmtp, store: SqlEmailStore
+) -> None:
+    channel = outbound(smtp_server, store)
+    await channel.send(reply("utf8:1", address="jdöe@mächine.example"))
+    await channel.close()
+    [mail] = await smtp_server.wait_for(1)
+    assert mail.recipients == ["jdöe@mächine.example"]
+    assert mail.message["To"] == "jdöe@mächine.example"
+    assert mail.message["Auto-Submitted"] == "auto-replied"
+
+
 async def test_refused_recipient_is_permanent_and_a_dead_server_transient(
     smtp_server: FakeSmtp, store: SqlEmailStore
 ) -> None:
@@ -154,7 +187,8 @@ async def test_okno_replay_processes_quarantined_mail_again(
         error="boom",
         now=NOW - timedelta(minutes=5),
     )
-    assert await replay(settings, []) == 1
+    assert await replay(settings, []) == 0, "without --mail the quarantine stays"
+    assert await replay_mail(settings, []) == 1
     config = settings.model_copy(update={"email": email_settings(dovecot, mail_user, smtp_server)})
     async with running_desk(config) as desk:
         desk.start_imap()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -11,15 +10,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
-from channels.email.normalize import normalize_email
 from channels.email.settings import AfterStore
 from okno.settings import Settings
-from router.thread import referenced_ticket
 from tests.email.conftest import DESK, Desk, email_settings, running_desk
 from tests.fakes.dovecot import FakeDovecot, ImapClient, wait_until
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.tcpproxy import CuttingProxy
-from ticketing.domain import Status
 from ticketing.email_store import SqlEmailStore
 from ticketing.models import CommentRow, InboundMessageRow, OutboxRow, TicketRow, utcnow
 from ticketing.rows_email import QuarantineRow, UndeliverableRow
@@ -143,6 +139,30 @@ async def test_customer_reply_joins_the_ticket_and_agent_reply_threads(
     assert answer["In-Reply-To"] == "<m1@example.ru>"
     assert "<m1@example.ru>" in answer["References"]
     assert answer["Message-ID"].endswith("@desk.example>")
+    # Written by a person: out-of-office replies to it are welcome, and it is never capped.
+    assert answer["Auto-Submitted"] is None
+    assert answer["X-Auto-Response-Suppress"] is None
+
+
+async def test_agent_replies_are_not_held_by_the_auto_reply_cap(
+    settings: Settings, dovecot: FakeDovecot, mail_user: str, smtp_server: FakeSmtp
+) -> None:
+    config = email_settings(dovecot, mail_user, smtp_server, auto_replies_per_hour=1)
+    async with running_desk(settings.model_copy(update={"email": config})) as desk:
+        await append(dovecot, mail_user, mail())
+        desk.start_imap()
+        await processed(desk, 1)
+        await desk.dispatch()
+        [ack] = await smtp_server.wait_for(1)  # the hour's one automatic mail
+        assert ack.message["Auto-Submitted"] == "auto-replied"
+        for text in ("Переустановите клиент.", "Перезагрузите ноутбук."):
+            async with desk.okno.db.transaction() as session:
+                await desk.okno.tickets.add_agent_comment(
+                    session, 1, author_name="anna", text=text, public=True, now=utcnow()
+                )
+        assert await desk.dispatch() == 2
+        received = await smtp_server.wait_for(3)
+        assert [r.message["Auto-Submitted"] for r in received[1:]] == [None, None]
 
 
 async def test_out_of_office_reply_gets_no_acknowledgement(
@@ -205,47 +225,6 @@ async def test_same_message_appended_twice_makes_one_ticket(
     assert await desk.dispatch() == 1
 
 
-async def test_reply_to_a_closed_ticket_within_the_period_reopens_it(
-    desk: Desk, dovecot: FakeDovecot, mail_user: str, smtp_server: FakeSmtp
-) -> None:
-    await append(dovecot, mail_user, mail())
-    desk.start_imap()
-    await processed(desk, 1)
-    async with desk.okno.db.transaction() as session:
-        await desk.okno.tickets.change_status(
-            session, 1, Status.RESOLVED, actor="anna", now=utcnow()
-        )
-    async with desk.okno.db.transaction() as session:
-        await desk.okno.tickets.change_status(
-            session, 1, Status.CLOSED, actor="anna", now=utcnow()
-        )
-    reply = mail(
-        subject="Re: [#1] Не работает VPN", text="Снова не работает.", message_id="<m3@example.ru>"
-    )
-    await append(dovecot, mail_user, reply)
-    await processed(desk, 2)
-    async with desk.okno.db.read() as session:
-        tickets = list(await session.scalars(select(TicketRow)))
-    assert [t.status for t in tickets] == ["reopened"]
-
-
-async def test_a_stranger_using_the_tag_gets_a_new_ticket(
-    desk: Desk, dovecot: FakeDovecot, mail_user: str
-) -> None:
-    await append(dovecot, mail_user, mail())
-    desk.start_imap()
-    await processed(desk, 1)
-    other = mail(
-        sender="stranger@evil.example",
-        subject="Re: [#1] Не работает VPN",
-        text="Дайте доступ к заявке.",
-        message_id="<s1@evil.example>",
-    )
-    await append(dovecot, mail_user, other)
-    await processed(desk, 2)
-    assert await count(desk, TicketRow) == 2
-
-
 async def test_oversized_mail_is_refused_politely_without_a_ticket(
     settings: Settings, dovecot: FakeDovecot, mail_user: str, smtp_server: FakeSmtp
 ) -> None:
@@ -256,8 +235,9 @@ async def test_oversized_mail_is_refused_politely_without_a_ticket(
         [refusal] = await smtp_server.wait_for(1)
         await all_seen(dovecot, mail_user, 1)
         assert await count(desk, TicketRow) == 0
-        assert "25" not in refusal.message["Subject"] or True
         assert refusal.recipients == ["maria@example.ru"]
+        assert refusal.message["Subject"] == "Re: Не работает VPN"
+        assert refusal.message["In-Reply-To"] == "<m1@example.ru>"
         assert refusal.message["Auto-Submitted"] == "auto-replied"
 
 
@@ -344,27 +324,3 @@ async def test_changed_uidvalidity_reads_unseen_mail_again(
     desk.start_imap()
     await processed(desk, 1)
     assert await count(desk, TicketRow) == 1
-
-
-async def test_reply_after_the_reopen_period_opens_a_new_ticket_that_names_the_old(
-    desk: Desk, dovecot: FakeDovecot, mail_user: str
-) -> None:
-    await append(dovecot, mail_user, mail())
-    desk.start_imap()
-    await processed(desk, 1)
-    async with desk.okno.db.transaction() as session:
-        ticket = await session.get(TicketRow, 1)
-        assert ticket is not None
-        ticket.status = Status.CLOSED.value
-        ticket.closed_at = utcnow() - timedelta(days=30)
-    late = mail(
-        subject="Re: [#1] Не работает VPN",
-        text="Опять не работает, уже месяц спустя.",
-        message_id="<late@example.ru>",
-    )
-    await append(dovecot, mail_user, late)
-    await processed(desk, 2)
-    assert await count(desk, TicketRow) == 2
-    message = normalize_email(late)
-    async with desk.okno.db.read() as session:
-        assert await referenced_ticket(session, message) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from okno.settings import Settings
@@ -17,6 +18,9 @@ from ticketing.db import Database
 from ticketing.models import TicketRow
 
 
+# A cold `python -m okno serve` imports aiogram's thousand types: on a busy two-core machine
+# that alone took 20-30 s, so readiness gets a generous limit (the test's own work is seconds).
+@pytest.mark.timeout(240)
 async def test_okno_serve_turns_mail_into_tickets_and_answers(
     settings: Settings, dovecot: FakeDovecot, mail_user: str, smtp_server: FakeSmtp, tmp_path: Path
 ) -> None:
@@ -38,7 +42,7 @@ async def test_okno_serve_turns_mail_into_tickets_and_answers(
     db = Database(settings.database)
     try:
         service.start()
-        await service.wait_ready()
+        await service.wait_ready(within=120)
         await append(
             dovecot,
             mail_user,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import SMTPUTF8, default
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,14 @@ from channels.email.charset import decode_text
 from channels.email.loop import detect_auto_generated
 from channels.email.normalize import normalize_email, parse_bytes
 from channels.email.quoting import strip_quoted
-from channels.email.render import HeaderInjectionError, Identity, make_message_id, render_email
+from channels.email.render import (
+    HeaderInjectionError,
+    Identity,
+    OutgoingFile,
+    make_message_id,
+    needs_smtputf8,
+    render_email,
+)
 from channels.email.subject import is_forward, strip_subject, tag_subject, ticket_tag
 
 CRISP = Path(__file__).resolve().parents[3] / "shared" / "data" / "email" / "crisp-replies"
@@ -153,14 +163,24 @@ IDENTITY = Identity(
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
+def rendered(**changes: object) -> EmailMessage:
+    """The mail as a recipient's client reads it: rendered, flattened and parsed again."""
+    raw = render_email(message(**changes), identity=IDENTITY, now=NOW).as_bytes()
+    parsed = BytesParser(policy=default).parsebytes(raw)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
 def test_rendered_mail_threads_tags_and_marks_automatic_mail() -> None:
-    mail = render_email(message(), identity=IDENTITY, now=NOW)
+    mail = rendered()
     assert mail["Message-ID"] == make_message_id("acknowledgement:7", "desk.example")
     assert mail["In-Reply-To"] == "<m1@example.ru>"
     assert mail["References"] == "<m1@example.ru>"
     assert str(mail["Subject"]) == "[#7] Заявка принята"
     assert mail["Auto-Submitted"] == "auto-replied"
     assert mail["Reply-To"] == "support@desk.example"
+    assert mail["From"].addresses[0].display_name == "Поддержка"
+    assert mail["From"].addresses[0].addr_spec == "support@desk.example"
     assert mail.get_body(("plain",)) is not None
     assert mail.get_body(("html",)) is not None
     parsed = normalize_email(bytes(mail))
@@ -169,8 +189,44 @@ def test_rendered_mail_threads_tags_and_marks_automatic_mail() -> None:
 
 
 def test_a_person_s_reply_is_not_marked_automatic() -> None:
-    mail = render_email(message(automatic=False), identity=IDENTITY, now=NOW)
+    mail = rendered(automatic=False)
     assert mail["Auto-Submitted"] is None
+    assert mail["X-Auto-Response-Suppress"] is None
+
+
+def test_rendered_mail_is_seven_bit_and_carries_files_with_international_names() -> None:
+    files = [
+        OutgoingFile(filename="инструкция.pdf", content_type="application/pdf", content=b"%PDF"),
+        OutgoingFile(filename="log.txt", content_type="text/plain", content="ошибка".encode()),
+    ]
+    subject = "Очень длинная тема письма, которую почтовый клиент должен собрать обратно " * 2
+    built = render_email(message(subject=subject.strip()), identity=IDENTITY, now=NOW, files=files)
+    raw = built.as_bytes()
+    assert raw.isascii()
+    assert max(len(line) for line in raw.splitlines()) <= 998
+    mail = BytesParser(policy=default).parsebytes(raw)
+    assert isinstance(mail, EmailMessage)
+    assert str(mail["Subject"]) == f"[#7] {subject.strip()}"
+    found = {p.get_filename(): p.get_payload(decode=True) for p in mail.iter_attachments()}
+    assert found == {"инструкция.pdf": b"%PDF", "log.txt": "ошибка".encode()}
+    body = mail.get_body(("plain",))
+    assert body is not None
+    assert body.get_content().strip() == "Заявка #7 принята."
+
+
+def test_a_non_ascii_local_part_is_kept_for_smtputf8() -> None:
+    recipient = ReplyAddress(channel=ChannelKind.EMAIL, address="jdöe@mächine.example")
+    built = render_email(message(recipient=recipient), identity=IDENTITY, now=NOW)
+    assert needs_smtputf8(built)
+    mail = BytesParser(policy=default).parsebytes(built.as_bytes(policy=SMTPUTF8))
+    assert mail["To"] == "jdöe@mächine.example"
+    assert str(mail["Subject"]) == "[#7] Заявка принята"
+    assert not needs_smtputf8(render_email(message(), identity=IDENTITY, now=NOW))
+
+
+def test_an_international_recipient_domain_is_idna_encoded() -> None:
+    recipient = ReplyAddress(channel=ChannelKind.EMAIL, address="info@почта.рф")
+    assert rendered(recipient=recipient)["To"] == "info@xn--80a1acny.xn--p1ai"
 
 
 @pytest.mark.parametrize(

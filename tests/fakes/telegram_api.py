@@ -75,6 +75,8 @@ class FakeTelegramAPI:
 
     bot_id: int = 7000000001
     bot_username: str = "okno_test_bot"
+    #: The bot's token; requests with another one get 401 as from Telegram. None: any token.
+    token: str | None = None
     calls: list[Call] = field(default_factory=list)
     forums: set[int] = field(default_factory=set)
     blocked: set[int] = field(default_factory=set)
@@ -203,6 +205,8 @@ class FakeTelegramAPI:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
+        if self.token is not None and request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
         params, files = await _read_params(request)
         call = Call(method, params, files, time.monotonic())
         self.calls.append(call)

@@ -27,7 +27,8 @@ def read(path: Path, locale: str | None = None) -> Catalog:
 
 
 def message_ids(catalog: Catalog) -> set[tuple[str | None, str]]:
-    return {(m.context, str(m.id)) for m in catalog if m.id}
+    # A plural message's id is (singular, plural); the extractor names it by its singular.
+    return {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in catalog if m.id}
 
 
 def translated(string: str | tuple[str, ...] | list[str] | None) -> bool:

@@ -95,6 +95,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         "due_at": "2026-11-23T11:30:00Z",
         "assignee": None,
     },
+    "callback_unreachable": {
+        "ticket_number": 4567,
+        "subject": f"Пропущенный звонок {SCRIPT}",
+        "status_url": STATUS_URL,
+        "attempts": 3,
+        "phone": "+79121234567",
+    },
 }
 
 # What a requester must read, per event and locale, in the subject and in the body.
@@ -126,6 +133,14 @@ EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
     ("sla_warning", "en"): ("SLA warning", "has used 75 percent of its resolution time"),
     ("sla_breach", "ru"): ("Нарушение SLA", "нарушила срок реакции"),
     ("sla_breach", "en"): ("SLA breach", "has missed its reaction time"),
+    ("callback_unreachable", "ru"): (
+        "Не удалось дозвониться",
+        "Мы звонили на номер +79121234567 3 раза, но никто не ответил.",
+    ),
+    ("callback_unreachable", "en"): (
+        "could not reach you by phone",
+        "We called +79121234567 3 times and nobody answered.",
+    ),
 }
 
 

@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 
 from channels.phone.signature import mango_sign
 from okno.app import Okno
-from ticketing.models import CommentRow, InboundMessageRow, TicketEventRow, TicketRow
+from ticketing.models import (
+    CommentRow,
+    ContactRow,
+    IdentityRow,
+    InboundMessageRow,
+    OutboxRow,
+    TicketEventRow,
+    TicketRow,
+)
 from ticketing.rows_phone import CallEventRow, CallRecordingRow, CallRow
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "phone" / "mango-vpbx"
@@ -271,6 +279,9 @@ async def counts(okno: Okno) -> dict[str, int]:
         "comment": CommentRow,
         "ticket_event": TicketEventRow,
         "inbound": InboundMessageRow,
+        "contact": ContactRow,
+        "identity": IdentityRow,
+        "outbox": OutboxRow,
         "call": CallRow,
         "call_event": CallEventRow,
         "recording": CallRecordingRow,

@@ -200,3 +200,58 @@ async def test_the_openapi_document_publishes_the_call_record_schema(client: Cli
         "recording_url",
     }
     assert {"202", "400", "401", "413", "415", "422"} <= set(operation["responses"])
+
+
+async def _chunks(total: int) -> Any:
+    for _ in range(total // 8192):
+        yield b" " * 8192
+
+
+async def test_a_huge_body_without_a_length_is_413_and_changes_nothing(
+    client: Client, auth: dict[str, str], okno: Okno
+) -> None:
+    before = await counts(okno)
+    response = await client.post(
+        "/api/v1/calls",
+        data=_chunks(8 * 1024 * 1024),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert "error" in await response.json()
+    assert await counts(okno) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"call_id": "pbx-1"},
+        record(call_id=None),
+        record(call_id=1001),
+        record(started_at=None),
+        record(direction=None),
+        record(result=True),
+        record(**{"from": {"number": "79121234567"}}),
+        record(to=["74951234567"]),
+        record(started_at="yesterday"),
+    ],
+)
+async def test_missing_fields_and_wrong_types_are_422_and_change_nothing(
+    client: Client, auth: dict[str, str], okno: Okno, body: dict[str, Any]
+) -> None:
+    before = await counts(okno)
+    status, answer = await post(client, auth, body)
+    assert status == 422, answer
+    assert answer["fields"]
+    assert await counts(okno) == before
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Bearer "])
+async def test_a_wrong_token_changes_nothing_even_with_a_valid_record(
+    client: Client, okno: Okno, header: str | None
+) -> None:
+    before = await counts(okno)
+    headers = {} if header is None else {"Authorization": header}
+    response = await client.post("/api/v1/calls", json=record(), headers=headers)
+    assert response.status == 401
+    assert await counts(okno) == before

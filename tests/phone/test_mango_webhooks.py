@@ -376,3 +376,70 @@ async def test_a_storm_of_calls_from_few_numbers_makes_one_ticket_per_number(
             )
         )
     assert sorted(per_ticket) == [3, 3, 3]  # every missed call asked for a call-back
+
+
+async def _chunks(total: int) -> Any:
+    for _ in range(total // 8192):
+        yield b"j" * 8192
+
+
+# What no endpoint may take from anyone, signed or not (the summary's field checks are above).
+TRANSPORT = [case for case in HOSTILE if case[3] in {400, 413, 415}]
+
+
+@pytest.mark.parametrize("kind", ["call", "recording", "summary"])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [case[1:] for case in TRANSPORT],
+    ids=[case[0] for case in TRANSPORT],
+)
+async def test_every_event_kind_refuses_hostile_bodies_and_changes_nothing(
+    client: Client, okno: Okno, kind: str, body: bytes | str, content_type: str, status: int
+) -> None:
+    before = await counts(okno)
+    response = await client.post(
+        f"/phone/mango/events/{kind}", data=body, headers={"Content-Type": content_type}
+    )
+    assert response.status == status, await response.text()
+    assert "error" in await response.json()
+    assert await counts(okno) == before
+
+
+async def test_a_huge_body_without_a_length_is_cut_off_at_the_limit(
+    client: Client, okno: Okno
+) -> None:
+    before = await counts(okno)
+    # Chunked, so the size is only known by reading: the limit must hold while streaming.
+    response = await client.post(
+        "/phone/mango/events/summary",
+        data=_chunks(8 * 1024 * 1024),
+        headers={"Content-Type": FORM},
+    )
+    assert response.status == 413
+    assert "error" in await response.json()
+    assert await counts(okno) == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"entry_id": None},
+        {"entry_id": {"$ne": ""}},
+        {"call_direction": "in"},
+        {"from": "79121234567"},
+        {"to": []},
+        {"seq": 1.5},
+    ],
+)
+async def test_signed_summaries_with_wrong_types_are_422_and_change_nothing(
+    client: Client, okno: Okno, changes: dict[str, Any]
+) -> None:
+    before = await counts(okno)
+    response = await client.post(
+        "/phone/mango/events/summary",
+        data=_summary_with(**changes),
+        headers={"Content-Type": FORM},
+    )
+    assert response.status == 422, await response.text()
+    assert set((await response.json())["fields"]) & set(changes)
+    assert await counts(okno) == before

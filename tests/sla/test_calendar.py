@@ -86,6 +86,21 @@ def test_add_is_monotonic_and_additive_when_any(
 
 
 @settings(max_examples=300, deadline=None)
+@given(
+    name=calendar_names,
+    start=moments,
+    many=st.lists(
+        st.timedeltas(min_value=timedelta(days=-1), max_value=timedelta(days=40)), max_size=6
+    ),
+)
+def test_add_many_lands_where_each_add_does_when_any(
+    name: str, start: datetime, many: list[timedelta]
+) -> None:
+    calendar = CALENDARS[name]
+    assert calendar.add_many(start, many) == [calendar.add(start, d) for d in many]
+
+
+@settings(max_examples=300, deadline=None)
 @given(name=calendar_names, start=moments, a=durations, b=durations)
 def test_elapsed_is_monotonic_in_the_end_when_any(
     name: str, start: datetime, a: timedelta, b: timedelta
@@ -136,6 +151,18 @@ def test_add_ends_at_the_interval_end_when_budget_runs_out_there() -> None:
         MOSCOW, 2026, 3, 2, 14, 0, 1
     )
     assert calendar.add(monday_9, timedelta(hours=8)) == local(MOSCOW, 2026, 3, 2, 18)
+
+
+def test_add_many_keeps_the_order_and_the_interval_ends_when_a_ladder() -> None:
+    calendar = CALENDARS["moscow"]
+    monday_9 = local(MOSCOW, 2026, 3, 2, 9)
+    hours = [timedelta(hours=h) for h in (6, 3, 4, 0)]
+    assert calendar.add_many(monday_9, hours) == [
+        local(MOSCOW, 2026, 3, 2, 16),
+        local(MOSCOW, 2026, 3, 2, 12),
+        local(MOSCOW, 2026, 3, 2, 13),
+        monday_9,
+    ]
 
 
 def test_add_skips_the_weekend_when_friday_evening() -> None:
@@ -235,3 +262,16 @@ def test_weekday_ranges_wrap_when_given_backwards() -> None:
 def test_naive_moments_are_rejected_when_given() -> None:
     with pytest.raises(ValueError, match="aware"):
         BusinessCalendar().add(datetime(2026, 1, 1), timedelta(hours=1))  # noqa: DTZ001
+
+
+class _EveryDay:
+    def __contains__(self, day: object) -> bool:
+        return True
+
+
+def test_add_gives_up_when_no_working_time_for_years() -> None:
+    calendar = BusinessCalendar(
+        zone="Europe/Moscow", week={0: [(540, 1080)]}, holidays=_EveryDay(), name="closed"
+    )
+    with pytest.raises(ValueError, match="no working time"):
+        calendar.add(datetime(2026, 3, 2, tzinfo=UTC), timedelta(hours=1))

@@ -13,6 +13,7 @@ from channels.base import (
     Button,
     OutboundMessage,
     PermanentSendError,
+    RateLimitedError,
     ReplyAddress,
     StoredFile,
     TransientSendError,
@@ -132,6 +133,8 @@ async def test_flood_wait_beyond_patience_is_a_transient_error_with_retry_after(
         await TelegramOutbound(sender).send(message(text="hello"))
 
     assert caught.value.retry_after == 30
+    # A deferral, so the outbox does not count it as a failed attempt.
+    assert isinstance(caught.value, RateLimitedError)
     assert fake_api.sent(CHAT) == []
 
 

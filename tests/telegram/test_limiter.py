@@ -130,7 +130,7 @@ async def test_edits_count_only_against_the_overall_limit() -> None:
 async def test_pause_after_429_holds_the_chat_only() -> None:
     time = FakeTime()
     limits = limiter(time)
-    limits.pause(42, 5)
+    await limits.pause(42, 5)
 
     async with limits.slot(7):
         assert time.now == 1000.0
