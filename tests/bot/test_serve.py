@@ -3,13 +3,6 @@ Bot API: the employee's ticket goes from first message to a closed ticket rated 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +11,7 @@ import aiohttp
 import pytest
 
 from okno.settings import Settings
+from tests.fakes.service import Service, free_port
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram.harness import (
     AGENTS,
@@ -40,74 +34,27 @@ Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 USER = IVAN["id"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Service:
-    """``okno serve`` in a child process with the Telegram channel on."""
-
-    def __init__(self, settings: Settings, fake: FakeTelegramAPI, mode: str, log: Path) -> None:
-        self.port = free_port()
-        self.log = log
-        self.env = {
-            **os.environ,
-            "OKNO_DATABASE_URL": settings.database_url,
-            "OKNO_HTTP__PORT": str(self.port),
-            "OKNO_SECRET_KEY": "serve-test-secret-" + "x" * 32,
-            "OKNO_DATA_DIR": str(settings.data_dir),
-            "OKNO_STORAGE__ATTACHMENTS_DIR": str(settings.storage.attachments_dir),
+def telegram_service(settings: Settings, fake: FakeTelegramAPI, mode: str, log: Path) -> Service:
+    """``okno serve`` with the Telegram channel on, talking to ``fake``."""
+    port = free_port()
+    return Service(
+        settings,
+        port,
+        log,
+        {
             "OKNO_NOTIFY__POLL_INTERVAL_SECONDS": "0.1",
             "OKNO_TELEGRAM__ENABLED": "true",
             "OKNO_TELEGRAM__TOKEN": TOKEN,
             "OKNO_TELEGRAM__API_BASE_URL": fake.base_url,
             "OKNO_TELEGRAM__MODE": mode,
             "OKNO_TELEGRAM__WEBHOOK_SECRET": SECRET,
-            "OKNO_TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{self.port}/telegram/webhook",
+            "OKNO_TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
             "OKNO_TELEGRAM__AGENTS_CHAT_ID": str(AGENTS),
             "OKNO_TELEGRAM__POLLING_TIMEOUT_SECONDS": "1",
             "OKNO_TELEGRAM__DESK_POLL_SECONDS": "0.1",
             "OKNO_TELEGRAM__LIMITS__PER_CHAT_PER_SECOND": "20",
-        }
-        self.env.pop("OKNO_CONFIG", None)
-        if settings.redis_url:
-            self.env["OKNO_REDIS_URL"] = settings.redis_url
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "okno", "serve"], env=self.env, stdout=log, stderr=log
-            )
-
-    async def wait_ready(self, within: float = 60.0) -> None:
-        deadline = asyncio.get_running_loop().time() + within
-        async with aiohttp.ClientSession() as http:
-            while True:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{self.port}/readyz") as response:
-                        if response.status == 200:
-                            return
-                assert self.process is not None
-                assert self.process.poll() is None, self.log.read_text()
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError("service did not become ready:\n" + self.log.read_text())
-                await asyncio.sleep(0.1)
-
-    async def stop(self) -> int | None:
-        """SIGTERM and wait — without blocking this loop, which serves the fake Bot API the
-        service is still talking to while it shuts down."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(self.process.wait, 30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            await asyncio.to_thread(self.process.wait)
-            return None
+        },
+    )
 
 
 async def only_ticket(db: Database) -> Ticket | None:
@@ -153,7 +100,7 @@ async def journey(deliver: Deliver, fake: FakeTelegramAPI, db: Database) -> Tick
 async def test_okno_serve_in_polling_mode_carries_the_whole_journey(
     settings: Settings, fake_api: FakeTelegramAPI, tmp_path: Path
 ) -> None:
-    service = Service(settings, fake_api, "polling", tmp_path / "service.log")
+    service = telegram_service(settings, fake_api, "polling", tmp_path / "service.log")
     db = Database(settings.database)
     service.start()
     try:
@@ -164,7 +111,7 @@ async def test_okno_serve_in_polling_mode_carries_the_whole_journey(
 
         ticket = await journey(deliver, fake_api, db)
     finally:
-        code = await service.stop()
+        code = await service.stop_async()
         await db.dispose()
     assert ticket.status is Status.CLOSED
     assert code == 0, service.log.read_text()
@@ -175,7 +122,7 @@ async def test_okno_serve_in_polling_mode_carries_the_whole_journey(
 async def test_okno_serve_in_webhook_mode_carries_the_whole_journey(
     settings: Settings, fake_api: FakeTelegramAPI, tmp_path: Path
 ) -> None:
-    service = Service(settings, fake_api, "webhook", tmp_path / "service.log")
+    service = telegram_service(settings, fake_api, "webhook", tmp_path / "service.log")
     db = Database(settings.database)
     service.start()
     url = f"http://127.0.0.1:{service.port}/telegram/webhook"
@@ -197,7 +144,7 @@ async def test_okno_serve_in_webhook_mode_carries_the_whole_journey(
                 assert bad.status == 401
             ticket = await journey(deliver, fake_api, db)
     finally:
-        code = await service.stop()
+        code = await service.stop_async()
         await db.dispose()
     assert ticket.status is Status.CLOSED
     assert code == 0, service.log.read_text()

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,74 +15,13 @@ from sqlalchemy import func, select
 from okno.api.auth import create_token
 from okno.app import utcnow
 from okno.settings import Settings
+from tests.fakes.service import Service, free_port
 from ticketing.db import Database
 from ticketing.models import InboundMessageRow, OutboxRow, TicketRow
 
 TOTAL = 1000
 KILL_AFTER = 300
 CONCURRENCY = 16
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Service:
-    """``okno serve`` as a child process, as an operator runs it."""
-
-    def __init__(self, settings: Settings, port: int, log: Path) -> None:
-        self.port = port
-        self.log = log
-        self.env = {
-            **os.environ,
-            "OKNO_DATABASE_URL": settings.database_url,
-            "OKNO_HTTP__PORT": str(port),
-            "OKNO_SECRET_KEY": settings.secret_key.get_secret_value()
-            if settings.secret_key
-            else "",
-            "OKNO_DATA_DIR": str(settings.data_dir),
-            "OKNO_STORAGE__ATTACHMENTS_DIR": str(settings.storage.attachments_dir),
-        }
-        self.env.pop("OKNO_CONFIG", None)
-        if settings.redis_url:
-            self.env["OKNO_REDIS_URL"] = settings.redis_url
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "okno", "serve"], env=self.env, stdout=log, stderr=log
-            )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    async def wait_ready(self, within: float = 30.0) -> None:
-        deadline = asyncio.get_running_loop().time() + within
-        async with aiohttp.ClientSession() as http:
-            while True:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{self.port}/readyz") as response:
-                        if response.status == 200:
-                            return
-                assert self.process is not None
-                assert self.process.poll() is None, self.log.read_text()
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError("service did not become ready:\n" + self.log.read_text())
-                await asyncio.sleep(0.1)
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from okno.settings import Settings
-from tests.e2e.test_crash_recovery import Service, free_port
 from tests.email.conftest import DESK
 from tests.email.test_scenarios import append, mail
 from tests.fakes.dovecot import PASSWORD, FakeDovecot, ImapClient, wait_until
+from tests.fakes.service import Service, free_port
 from tests.fakes.smtp import FakeSmtp
 from ticketing.db import Database
 from ticketing.models import TicketRow

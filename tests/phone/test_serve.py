@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from okno.api.auth import create_token
 from okno.app import utcnow
 from okno.settings import Settings
-from tests.e2e.test_crash_recovery import Service, free_port
+from tests.fakes.service import Service, free_port
 from tests.phone.mango import FORM, KEY, SALT, Event, form_body, missed_call
 from ticketing.db import Database
-from ticketing.models import TicketRow
-from ticketing.rows_phone import CallRow
+from ticketing.models import TicketEventRow, TicketRow
+from ticketing.rows_phone import CallEventRow, CallRow
 
 
 @pytest.fixture
@@ -53,6 +53,22 @@ async def tickets_and_calls(db: Database) -> tuple[int, dict[str, str]]:
         tickets = int(await session.scalar(select(func.count()).select_from(TicketRow)) or 0)
         calls = dict((await session.execute(select(CallRow.key, CallRow.state))).all())
     return tickets, calls
+
+
+async def stored(db: Database) -> tuple[int, int, int]:
+    """Tickets, ticket events and call events: what a refused request must leave as it was."""
+    async with db.read() as session:
+        return (
+            int(await session.scalar(select(func.count()).select_from(TicketRow)) or 0),
+            int(await session.scalar(select(func.count()).select_from(TicketEventRow)) or 0),
+            int(await session.scalar(select(func.count()).select_from(CallEventRow)) or 0),
+        )
+
+
+async def logged_calls(db: Database) -> dict[str, int | None]:
+    """The ticket each call was linked to."""
+    async with db.read() as session:
+        return dict((await session.execute(select(CallRow.key, CallRow.ticket_id))).all())
 
 
 async def settled(db: Database, keys: set[str]) -> tuple[int, dict[str, str]]:
@@ -91,15 +107,30 @@ async def test_mango_events_in_any_order_and_a_kill_make_one_call_back_ticket(
         assert (tickets, calls) == (1, {"serve-1": "linked"})
 
         # A bad signature changes nothing.
+        before = await stored(db)
         assert await send(http, port, events[-1], salt="not-the-salt") == 403
         assert await send(http, port, missed_call("serve-x", "79990000000")[-1], key="k") == 403
         assert await tickets_and_calls(db) == (1, {"serve-1": "linked"})
+        assert await stored(db) == before
 
         # The same person again, written differently: logged on the same ticket.
         for event in missed_call("serve-2", "8 (912) 123-45-67", at=1_763_810_000):
             assert await send(http, port, event) == 200
         tickets, calls = await settled(db, {"serve-1", "serve-2"})
         assert tickets == 1
+        linked = await logged_calls(db)
+        assert linked["serve-2"] == linked["serve-1"] is not None
+        async with db.read() as session:
+            on_ticket = list(
+                await session.scalars(
+                    select(TicketEventRow.kind).where(
+                        TicketEventRow.ticket_id == linked["serve-1"],
+                        TicketEventRow.kind.in_(["call_logged", "callback_needed"]),
+                    )
+                )
+            )
+        # The second call is noted on the ticket and asks for a call-back again.
+        assert sorted(on_ticket) == ["call_logged", "callback_needed", "callback_needed"]
 
         # The generic endpoint behaves the same.
         token = await create_token(db, "pbx", utcnow)
@@ -120,8 +151,10 @@ async def test_mango_events_in_any_order_and_a_kill_make_one_call_back_ticket(
                 answers.append(await response.json())
         assert [a["outcome"] for a in answers] == ["created", "created", "logged"]
         assert len({a["ticket_number"] for a in answers}) == 1
+        before = await stored(db)
         async with http.post(url, json=record, headers={"Authorization": "Bearer no"}) as bad:
             assert bad.status == 401
+        assert await stored(db) == before
     tickets, calls = await tickets_and_calls(db)
     await db.dispose()
     assert tickets == 2
