@@ -428,7 +428,7 @@ async def test_a_huge_body_without_a_length_is_cut_off_at_the_limit(
         {"call_direction": "in"},
         {"from": "79121234567"},
         {"to": []},
-        {"seq": 1.5},
+        {"create_time": "tomorrow"},
     ],
 )
 async def test_signed_summaries_with_wrong_types_are_422_and_change_nothing(
