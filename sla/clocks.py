@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from sla.calendar import ZERO, BusinessCalendar
 from ticketing.domain import Status
@@ -97,6 +98,6 @@ def observe(
 def _changed(clocks: Clocks, changes: dict[str, object]) -> Clocks:
     """``clocks`` with ``changes``; the same object when nothing differs (no copy: the
     escalator and the recompute look at many tickets whose clocks stand as they were)."""
-    if all(getattr(clocks, name) == value for name, value in changes.items()):
+    if attrgetter(*changes)(clocks) == tuple(changes.values()):
         return clocks
     return replace(clocks, **changes)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from ticketing import sla_store
 from ticketing.db import Database
 
 logger = logging.getLogger(__name__)
+_WORKERS = 2
 
 
 class Recompute:
@@ -72,7 +73,23 @@ class Recompute:
         return len(rows), rows[-1][0].ticket_id
 
     async def run(self) -> int:
-        """Recompute until no stale row is left; how many rows were recomputed."""
+        """Recompute until no stale row is left; how many rows were recomputed.
+
+        On PostgreSQL two batches are in flight at once: while one waits for the database the
+        other computes, and SKIP LOCKED keeps them off each other's rows (they take the next
+        stale rows along). SQLite has one writer, so one batch at a time there.
+        """
+        workers = 1 if self._db.dialect == "sqlite" else _WORKERS
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._passes()) for _ in range(workers)]
+        total = sum(task.result() for task in tasks)
+        if total:
+            logger.info("sla policy changed: recomputed open tickets", extra={"count": total})
+        return total
+
+    async def _passes(self) -> int:
+        """Passes over the stale rows in ticket order until one finds none (rows someone held
+        are skipped by a pass and taken by the next)."""
         total = 0
         while True:
             done, after = 0, 0
@@ -84,7 +101,4 @@ class Recompute:
                 await asyncio.sleep(0)  # a long recompute must not starve the event loop
             total += done
             if not done:
-                break
-        if total:
-            logger.info("sla policy changed: recomputed open tickets", extra={"count": total})
-        return total
+                return total

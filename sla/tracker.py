@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from sla.calendar import BusinessCalendar
 from sla.clocks import STOPPED, Clocks, observe
@@ -119,7 +120,7 @@ def track(
         changes["next_event_kind"] = timer.kind if timer else None
     # One copy (a frozen dataclass is rebuilt field by field), none when nothing changed:
     # the escalator and the recompute look at many tickets whose state is already current.
-    if all(getattr(state, name) == value for name, value in changes.items()):
+    if attrgetter(*changes)(state) == tuple(changes.values()):
         return state
     return replace(state, **changes)  # type: ignore[arg-type]
 

@@ -12,22 +12,48 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table, TextClause, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Table,
+    TextClause,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
-_POSTGRES = postgresql.dialect()
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...]], TextClause] = {}
 
 
-_JSON: dict[Column[Any], bool] = {}
+# Each column's array element type, by its SQLAlchemy type; JSON travels as text.
+_ARRAY_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
+    (DateTime, "TIMESTAMPTZ"),
+    (Float, "FLOAT8"),
+    (Boolean, "BOOLEAN"),
+    (String, "TEXT"),
+    (Integer, "BIGINT"),
+)
+
+
+def _kind(column: Column[Any]) -> TypeEngine[Any]:
+    kind = column.type
+    return kind.impl_instance if isinstance(kind, TypeDecorator) else kind
 
 
 def _is_json(column: Column[Any]) -> bool:
-    found = _JSON.get(column)
-    if found is None:
-        found = _JSON[column] = "JSON" in column.type.compile(dialect=_POSTGRES)
-    return found
+    return isinstance(_kind(column), JSON)
+
+
+def _element_type(column: Column[Any]) -> str:
+    if _is_json(column):
+        return "TEXT"
+    kind = _kind(column)
+    return next(name for sa_type, name in _ARRAY_TYPES if isinstance(kind, sa_type))
 
 
 def _statement(table: Table, key: str, columns: Sequence[str]) -> TextClause:
@@ -37,13 +63,11 @@ def _statement(table: Table, key: str, columns: Sequence[str]) -> TextClause:
     if statement is None:
         names = (key, *columns)
         # JSON goes as text and is cast per row: asyncpg has no codec for an array of JSONB.
-        arrays = ", ".join(
-            f"CAST(:{name} AS "
-            f"{'TEXT' if _is_json(table.c[name]) else table.c[name].type.compile(_POSTGRES)}[])"
-            for name in names
-        )
+        arrays = ", ".join(f"CAST(:{name} AS {_element_type(table.c[name])}[])" for name in names)
         sets = ", ".join(
-            f"{name} = CAST(v.{name} AS JSONB)" if _is_json(table.c[name]) else f"{name} = v.{name}"
+            f"{name} = CAST(v.{name} AS JSONB)"
+            if _is_json(table.c[name])
+            else f"{name} = v.{name}"
             for name in columns
         )
         statement = _STATEMENTS[cache_key] = text(
@@ -57,16 +81,17 @@ async def update_many(
     connection: AsyncConnection,
     table: Table,
     key: str,
-    rows: Sequence[Mapping[str, Any]],
+    columns: Mapping[str, Sequence[Any]],
 ) -> None:
-    """Update ``rows`` (each maps ``key`` and the same columns to values) in one statement."""
-    if not rows:
+    """Set each column in ``columns`` (name → one value per row, ``key`` among them) on the
+    rows whose ``key`` is given, in one statement. JSON columns take Python values."""
+    if not columns[key]:
         return
-    columns = [name for name in rows[0] if name != key]
-    params: dict[str, list[Any]] = {}
-    for name in (key, *columns):
-        values = [row[name] for row in rows]
-        if _is_json(table.c[name]):
-            values = [None if value is None else json.dumps(value) for value in values]
-        params[name] = values
-    await connection.execute(_statement(table, key, columns), params)
+    params = {
+        name: [None if value is None else json.dumps(value) for value in values]
+        if _is_json(table.c[name])
+        else list(values)
+        for name, values in columns.items()
+    }
+    names = [name for name in columns if name != key]
+    await connection.execute(_statement(table, key, names), params)

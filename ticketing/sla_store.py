@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -144,6 +145,7 @@ _TIMER_COLUMNS = (
     "next_event_kind",
 )
 _STEADY_COLUMNS = tuple(name for name in _STATE_COLUMNS if name not in _TIMER_COLUMNS)
+_steady = attrgetter(*_STEADY_COLUMNS)
 
 
 async def save(
@@ -167,7 +169,7 @@ async def save(
             continue
         if old is None:
             new.append(record)
-        elif any(getattr(old, name) != getattr(record, name) for name in _STEADY_COLUMNS):
+        elif _steady(old) != _steady(record):
             full.append(record)
         else:
             timers.append(record)
@@ -176,6 +178,8 @@ async def save(
             record.resolution_due_at,
         ):
             changed.append(record)
+    # Core on the session's connection: flush first, as session.execute would (autoflush).
+    await session.flush()
     connection = await session.connection()
     if new:
         # Not read before (a new ticket, or the caller did not look): insert or update.
@@ -188,10 +192,22 @@ async def save(
         (_TIMER_UPDATE, timers, _TIMER_COLUMNS),
     ):
         if rows and postgres:
-            await update_many(connection, SLA, "ticket_id", [_plain(r, columns, now) for r in rows])
+            await update_many(connection, SLA, "ticket_id", _arrays(rows, columns, now))
         elif rows:
             await connection.execute(statement, [_bound(r, columns, now) for r in rows])
     await _show_due_times(session, changed)
+
+
+def _arrays(
+    records: Sequence[SlaRecord], columns: Sequence[str], now: datetime
+) -> dict[str, list[Any]]:
+    """The records column by column (for :func:`~ticketing.sla_bulk.update_many`)."""
+    arrays: dict[str, list[Any]] = {
+        name: list(map(attrgetter(name), records)) for name in ("ticket_id", *columns)
+    }
+    arrays["fired"] = [list(fired) for fired in arrays["fired"]]
+    arrays["updated_at"] = [now] * len(records)
+    return arrays
 
 
 def _plain(record: SlaRecord, columns: Sequence[str], now: datetime) -> dict[str, Any]:
@@ -249,30 +265,34 @@ async def _show_due_times(session: AsyncSession, records: Sequence[SlaRecord]) -
     if not records:
         return
     if _postgres(session):
-        rows = [
-            {"id": r.ticket_id, "reaction_due_at": r.reaction_due_at, "resolution_due_at": r.resolution_due_at}
-            for r in records
-        ]
-        await update_many(await session.connection(), TICKET, "id", rows)
+        due: dict[str, list[Any]] = {
+            "id": [r.ticket_id for r in records],
+            "reaction_due_at": [r.reaction_due_at for r in records],
+            "resolution_due_at": [r.resolution_due_at for r in records],
+        }
+        await update_many(await session.connection(), TICKET, "id", due)
     else:
         await session.execute(
-        update(TICKET)
-        .where(TICKET.c.id == bindparam("b_id"))
-        .values(
-            reaction_due_at=bindparam("b_reaction"), resolution_due_at=bindparam("b_resolution")
-        ),
-        [
-            {
-                "b_id": r.ticket_id,
-                "b_reaction": r.reaction_due_at,
-                "b_resolution": r.resolution_due_at,
-            }
-            for r in records
-        ],
-        execution_options={"synchronize_session": False},
-    )
+            update(TICKET)
+            .where(TICKET.c.id == bindparam("b_id"))
+            .values(
+                reaction_due_at=bindparam("b_reaction"),
+                resolution_due_at=bindparam("b_resolution"),
+            ),
+            [
+                {
+                    "b_id": r.ticket_id,
+                    "b_reaction": r.reaction_due_at,
+                    "b_resolution": r.resolution_due_at,
+                }
+                for r in records
+            ],
+            execution_options={"synchronize_session": False},
+        )
     # A TicketRow the caller holds must not show (or later flush) the old values.
     identity_map = session.sync_session.identity_map
+    if not len(identity_map):
+        return  # the escalator and the recompute hold none
     for r in records:
         row = identity_map.get(identity_key(TicketRow, r.ticket_id))
         if row is not None:
@@ -330,7 +350,8 @@ async def stale(
     )
     if _postgres(session):
         stmt = stmt.with_for_update(skip_locked=True, of=[SLA, TICKET])
-    return _pairs((await session.execute(stmt)).all())
+    connection = await session.connection()
+    return _pairs((await connection.execute(stmt)).all())
 
 
 async def identity_values(
