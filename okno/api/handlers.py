@@ -45,20 +45,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def sla_out(view: SlaView | None) -> SlaOut | None:
-    if view is None:
-        return None
-    return SlaOut(
-        agreement=view.agreement,
-        reaction_due_at=view.reaction_due_at,
-        resolution_due_at=view.resolution_due_at,
-        reaction_remaining_s=view.reaction_remaining_s,
-        resolution_remaining_s=view.resolution_remaining_s,
-        resolution_paused=view.resolution_paused,
-        reaction_breached=view.reaction_breached,
-        resolution_breached=view.resolution_breached,
-        first_reaction_business_s=view.first_reaction_business_s,
-        resolution_business_s=view.resolution_business_s,
-    )
+    # SlaOut mirrors SlaView field for field; the API model adds only the documentation.
+    return None if view is None else SlaOut.model_validate(view, from_attributes=True)
 
 
 def ticket_out(ticket: Ticket, sla: SlaView | None = None) -> TicketOut:
