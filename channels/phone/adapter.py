@@ -17,14 +17,11 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from channels.phone.events import CallDirection, CallOutcome, CallSink
-from channels.phone.normalize import (
-    generic_event,
-    mango_event,
-    normalize_phone,
-)
+from channels.phone.normalize import generic_event, mango_event
 from channels.phone.schemas import CallRecordIn, load_json_object
 from channels.phone.settings import MangoSettings
 from channels.phone.signature import verify_mango
+from channels.phones import normalize_phone
 
 logger = logging.getLogger(__name__)
 

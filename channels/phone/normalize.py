@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import phonenumbers
-
 from channels.base import InboundMessage, ReplyAddress, Sender
 from channels.phone.events import (
     CallDirection,
@@ -31,9 +29,8 @@ from channels.phone.schemas import (
     MangoSummary,
 )
 from channels.phone.texts import describe_call
+from channels.phones import normalize_phone
 from ticketing.domain import ChannelKind
-
-MAX_NUMBER_INPUT = 64
 
 _LEG_STATES = {
     "appeared": LegState.APPEARED,
@@ -43,29 +40,6 @@ _LEG_STATES = {
 }
 # Mango says whether a recording reached the cloud (where the link works) or only a mailbox.
 _RECORDING_OK = frozenset({None, 1000})
-
-
-def normalize_phone(raw: str, region: str = "RU") -> str | None:
-    """``raw`` as E.164 (``+79121234567``), or None when it is no valid phone number.
-
-    "8 (912) 123-45-67", "+7 912 123 45 67" and "79121234567" are the same person in RU.
-    PBXs write international numbers as bare digits ("380441234567"), which the national
-    reading would get wrong, so a digits-only string is also tried with a leading "+".
-    """
-    if not raw or len(raw) > MAX_NUMBER_INPUT or "@" in raw:
-        return None
-    candidates = [raw]
-    digits = "".join(ch for ch in raw if ch.isdigit())
-    if digits and raw.strip().lstrip("+").replace(" ", "").isdigit():
-        candidates.append("+" + digits.removeprefix("00"))
-    for candidate in candidates:
-        try:
-            number = phonenumbers.parse(candidate, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return None
 
 
 def _at(timestamp: int | None) -> datetime | None:

@@ -12,9 +12,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import phonenumbers
-
 from channels.base import InboundAttachment, InboundMessage, ReplyAddress, Sender
+from channels.phones import normalize_phone
 from ticketing.domain import ChannelKind
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -23,7 +22,6 @@ _LOCAL_PART = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$"
 )
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
-_MAX_PHONE_INPUT = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +79,6 @@ def normalize_email(value: str) -> str | None:
     if not _DOMAIN.fullmatch(ascii_domain):
         return None
     return f"{local}@{ascii_domain}".lower()
-
-
-def normalize_phone(value: str, region: str = "RU") -> str | None:
-    """A phone number in E.164 (``+79123456789``); None if it is not a valid number."""
-    if len(value) > _MAX_PHONE_INPUT:
-        return None
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _length(value: str, *, low: int, high: int, errors: dict[str, FieldError], key: str) -> None:

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import InboundAttachment, InboundMessage, IntakeSink, Sender
-from channels.phone.normalize import normalize_phone
+from channels.phones import normalize_phone
 from okno.api.auth import TokenChecker
 from okno.api.errors import ApiError, parse_json
 from okno.api.openapi import openapi_document

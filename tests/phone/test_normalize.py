@@ -14,11 +14,11 @@ from channels.phone.normalize import (
     call_message,
     generic_event,
     mango_event,
-    normalize_phone,
 )
 from channels.phone.schemas import CallRecordIn, load_json_object
 from channels.phone.settings import MANGO_RECORDING_URL
 from channels.phone.texts import describe_call
+from channels.phones import normalize_phone
 from tests.phone.mango import FIXTURES, sample
 from ticketing.domain import ChannelKind
 
