@@ -208,7 +208,11 @@ class OutboxRow(Base):
     """Messages to send, written in the same transaction as the change that caused them."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        # A reply to one of our Telegram messages finds its ticket by the send receipt.
+        Index("ix_outbox_receipt", "channel", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
