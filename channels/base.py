@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from ticketing.domain import ChannelKind, IntakeResult, ReplyAddress
 
@@ -34,7 +35,18 @@ __all__ = [
     "StoredFile",
     "ThreadRefs",
     "TransientSendError",
+    "field_errors",
 ]
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """``{"sender.email": "value is not a valid email address"}``: the first message per field
+    of a pydantic error, for the 4xx bodies of the HTTP endpoints."""
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"]) or "body"
+        fields.setdefault(path, item["msg"])
+    return fields
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

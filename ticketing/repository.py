@@ -62,7 +62,10 @@ class TicketFilter:
     limit: int = 50
 
 
-def contact_from_row(row: ContactRow, identities: Sequence[IdentityRow] = ()) -> Contact:
+def contact_from_row(
+    row: ContactRow | Row[Any], identities: Sequence[IdentityRow] = ()
+) -> Contact:
+    """The contact from its ORM row or from a row of selected contact columns."""
     return Contact(
         id=row.id,
         name=row.name,
@@ -136,19 +139,6 @@ def comment_from_row(row: CommentRow) -> Comment:
     )
 
 
-def _contact_from_columns(row: Row[Any]) -> Contact:
-    return Contact(
-        id=row.id,
-        name=row.name,
-        locale=row.locale,
-        timezone=row.timezone,
-        company=row.company,
-        department=row.department,
-        vip=row.vip,
-        identities=(),
-    )
-
-
 def _with_requester(stmt: Select[TicketRow]) -> Select[TicketRow]:
     return stmt.options(selectinload(TicketRow.requester))
 
@@ -182,7 +172,7 @@ class TicketRepository:
             .where(tuple_(identity.c.kind, identity.c.value).in_(list(keys)))
         )
         rows = await self.session.execute(stmt)
-        return {(row.kind, row.value): _contact_from_columns(row) for row in rows}
+        return {(row.kind, row.value): contact_from_row(row) for row in rows}
 
     async def add_contacts(self, contacts: Sequence[dict[str, Any]]) -> list[int]:
         """Insert contacts (column values); their ids, in the same order."""

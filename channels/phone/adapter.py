@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from pydantic import ValidationError
 
+from channels.base import field_errors
 from channels.phone.events import CallDirection, CallOutcome, CallSink
 from channels.phone.normalize import generic_event, mango_event
 from channels.phone.schemas import CallRecordIn, load_json_object
@@ -39,15 +40,6 @@ class Rejected(web.HTTPException):
         super().__init__(
             text=json.dumps(body, ensure_ascii=False), content_type="application/json"
         )
-
-
-def field_errors(error: ValidationError) -> dict[str, str]:
-    """``{"from": "Field required"}`` from a pydantic error, first message per field."""
-    fields: dict[str, str] = {}
-    for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in item["loc"]) or "body"
-        fields.setdefault(path, item["msg"])
-    return fields
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

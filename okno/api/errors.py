@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from channels.base import field_errors
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -30,15 +32,6 @@ class ApiError(web.HTTPException):
             text=json.dumps({"error": error, **({"fields": dict(fields)} if fields else {})}),
             content_type="application/json",
         )
-
-
-def field_errors(error: ValidationError) -> dict[str, str]:
-    """``{"sender.email": "value is not a valid email address"}`` from a pydantic error."""
-    fields: dict[str, str] = {}
-    for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in item["loc"]) or "body"
-        fields.setdefault(path, item["msg"])
-    return fields
 
 
 async def parse_json(request: web.Request, model: type[ModelT]) -> ModelT:
