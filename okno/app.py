@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -326,6 +327,18 @@ async def run_http(okno: Okno, stop: asyncio.Event, ready: asyncio.Event | None 
         await runner.cleanup()
 
 
+def freeze_startup_heap() -> None:
+    """Exempt what imports and start-up built from the cyclic garbage collector.
+
+    The imported libraries (aiogram's types, pydantic's schemas, SQLAlchemy) leave about 300k
+    long-lived objects; every full collection walked them all, a 150 ms stall on this kind of
+    machine that landed on whichever requests were in flight (the p99 of bench/intake). Frozen,
+    they are never scanned again, and a full collection walks only what the service made since.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -338,6 +351,7 @@ async def serve(settings: Settings, *, roles: frozenset[str]) -> None:
     install_signal_handlers(stop)
     await asyncio.to_thread(Path(settings.data_dir).mkdir, parents=True, exist_ok=True)
     async with build(settings) as okno, asyncio.TaskGroup() as group:
+        freeze_startup_heap()
         if "router" in roles:
             group.create_task(run_router(okno, stop), name="router")
         if "notify" in roles:
