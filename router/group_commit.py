@@ -15,6 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
+
 from ticketing import inbox
 from ticketing.db import Database
 
@@ -87,10 +89,21 @@ class InboxWriter:
                         _fail([waiting], single_error)
 
     async def _write(self, items: Sequence[inbox.NewInbound]) -> list[inbox.StoredInbound]:
-        async with self._db.transaction() as session:
-            stored = await inbox.store_many(session, items, self._now())
+        try:
+            stored = await self._store(items)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The server restarted under a pooled connection (the pool does not ping first,
+            # ticketing.db); SQLAlchemy has dropped the stale connections, so once more.
+            logger.warning("database connection was lost; storing the batch again")
+            stored = await self._store(items)
         await self._after_commit(stored)
         return stored
+
+    async def _store(self, items: Sequence[inbox.NewInbound]) -> list[inbox.StoredInbound]:
+        async with self._db.transaction() as session:
+            return await inbox.store_many(session, items, self._now())
 
 
 def _settle(batch: Sequence[_Waiting], answers: Sequence[inbox.StoredInbound]) -> None:

@@ -177,6 +177,16 @@ class TicketRepository:
     async def add_contacts(self, contacts: Sequence[dict[str, Any]]) -> list[int]:
         """Insert contacts (column values); their ids, in the same order."""
         table = _CONTACT
+        if len(contacts) > 1 and self.session.get_bind().dialect.name == "sqlite":
+            # SQLite does not promise RETURNING's order for a multi-row insert, so SQLAlchemy
+            # would insert row by row. It has one writer at a time (Database's write lock), so
+            # the ids can be chosen here: a second process writing meanwhile makes the insert
+            # fail rather than collide (as for ticket ids, ticketing.held).
+            top = await self.session.scalar(select(func.max(table.c.id)))
+            ids = list(range((top or 0) + 1, (top or 0) + 1 + len(contacts)))
+            rows = [{**values, "id": new_id} for new_id, values in zip(ids, contacts, strict=True)]
+            await self.session.execute(insert(table), rows)
+            return ids
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         params = list(contacts) if len(contacts) > 1 else contacts[0]
         return list((await self.session.execute(stmt, params)).scalars())

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from channels.base import InboundAttachment, InboundMessage, Sender, ThreadRefs
 from okno.app import Okno
@@ -307,3 +310,39 @@ async def test_failing_message_is_recorded_and_the_rest_of_its_batch_still_route
     assert failed.attempts >= 1
     assert "sender has no address" in (failed.error or "")
     assert await count(okno, TicketRow) == 1
+
+
+async def drop_pooled_connections(okno: Okno) -> int:
+    """Cut every connection idle in the pool, as a database restart does; returns how many."""
+    await okno.intake.accept(message("Прогрев пула соединений"))  # the pool holds some now
+    engine = okno.db.engine
+    pool: Any = engine.sync_engine.pool
+    if okno.db.dialect == "postgresql":
+        admin = create_async_engine(okno.db.settings.url, poolclass=NullPool)
+        try:
+            async with admin.connect() as connection:
+                killed = await connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+                return len(killed.all())
+        finally:
+            await admin.dispose()
+    held = []
+    while pool.checkedin():
+        held.append(await engine.connect())
+    drivers = [(await connection.get_raw_connection()).driver_connection for connection in held]
+    for connection in held:
+        await connection.close()  # back to the pool, alive
+    for driver in drivers:
+        await driver.close()  # and now dead under the pool's feet
+    return len(drivers)
+
+
+async def test_a_lost_database_connection_costs_no_message(okno: Okno) -> None:
+    assert await drop_pooled_connections(okno) >= 1
+    result = await okno.intake.accept(message("После перезапуска базы", external_id="after"))
+    assert result.outcome is IntakeOutcome.CREATED
+    assert await count(okno, TicketRow) == 2
