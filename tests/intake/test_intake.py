@@ -333,7 +333,9 @@ async def drop_pooled_connections(okno: Okno) -> int:
     held = []
     while pool.checkedin():
         held.append(await engine.connect())
-    drivers = [(await connection.get_raw_connection()).driver_connection for connection in held]
+    drivers: list[Any] = [
+        (await connection.get_raw_connection()).driver_connection for connection in held
+    ]
     for connection in held:
         await connection.close()  # back to the pool, alive
     for driver in drivers:
