@@ -249,6 +249,7 @@ class RedisIntakeQueue:
     async def consume(self, handler: BatchHandler, stop: asyncio.Event, batch_size: int) -> None:
         reclaim_every = 20
         rounds = 0
+        last_batch = 0
         while not stop.is_set():
             entries: list[tuple[bytes, dict[bytes, bytes]]] = []
             if rounds % reclaim_every == 0:
@@ -265,12 +266,14 @@ class RedisIntakeQueue:
                     logger.warning("intake stream is gone; creating it again")
                     await self._create_group()
                     continue
-                if entries and len(entries) < batch_size and self._linger > 0:
+                if 0 < len(entries) < batch_size and self._linger > 0 and last_batch > 1:
                     # Let a busy stream fill the batch a little: routing several messages in
                     # one transaction costs a worker far less than one each, for a few
-                    # milliseconds of latency.
+                    # milliseconds of latency. A quiet stream (the last batch was one message)
+                    # gets no wait: nothing would join, and the answer would only be later.
                     await asyncio.sleep(self._linger)
                     entries += await self._read(batch_size - len(entries), block=None)
+            last_batch = len(entries)
             if not entries:
                 continue
             ids = [int(fields[b"id"]) for _entry_id, fields in entries]
