@@ -31,11 +31,10 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _run_service(main: Coroutine[Any, Any, None]) -> None:
-    """Run a long-lived role on uvloop: less event-loop cost per request and round trip."""
-    import uvloop  # noqa: PLC0415 - only the long-lived commands need it
+    """Run a long-lived role on uvloop (okno.app.run_service_loop)."""
+    from okno.app import run_service_loop  # noqa: PLC0415 - keep `okno version` instant
 
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main)
+    run_service_loop(main)
 
 
 pass_config = click.option(

@@ -11,20 +11,31 @@ a busy PostgreSQL server).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing import inbox
 from ticketing.db import Database
+from ticketing.domain import IntakeResult
+from ticketing.models import InboundMessageRow
 
 logger = logging.getLogger(__name__)
 
 _Waiting = tuple[inbox.NewInbound, asyncio.Future[inbox.StoredInbound]]
 # Called with a committed batch before its callers hear of it (the intake queues the new ids).
 AfterCommit = Callable[[Sequence[inbox.StoredInbound]], Awaitable[None]]
+# Routes rows just stored, in the storing transaction (RouterWorker.route_rows) ...
+RouteRows = Callable[
+    [AsyncSession, Sequence[InboundMessageRow]], Awaitable[Sequence[tuple[int, Any, IntakeResult]]]
+]
+# ... and reports what a committed transaction routed (RouterWorker.report).
+ReportRouted = Callable[[Sequence[tuple[int, Any, IntakeResult]]], None]
 
 
 class InboxWriter:
@@ -49,9 +60,14 @@ class InboxWriter:
         self._after_commit = after_commit
         self._max_batch = max_batch
         self._waiting: list[_Waiting] = []
+        self._route: tuple[RouteRows, ReportRouted] | None = None
         # The drain task lives only while there is work; it is held here so it is never lost,
         # and every failure it meets is handed to the callers waiting on it.
         self._drain_task: asyncio.Task[None] | None = None
+
+    def route_with(self, route: RouteRows, report: ReportRouted) -> None:
+        """Route new rows in the transaction that stores them (see Intake.route_with_store)."""
+        self._route = (route, report)
 
     async def store(self, item: inbox.NewInbound) -> inbox.StoredInbound:
         """Store ``item`` (or find it stored already); returns once its transaction committed."""
@@ -89,6 +105,15 @@ class InboxWriter:
                         _fail([waiting], single_error)
 
     async def _write(self, items: Sequence[inbox.NewInbound]) -> list[inbox.StoredInbound]:
+        if self._route is not None:
+            try:
+                return await self._store_and_route(items, *self._route)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Nothing of it committed: store the batch alone; the router routes it from
+                # the queue and sets the failing message aside for replay.
+                logger.warning("routing with the store failed; storing alone", exc_info=True)
         try:
             stored = await self._store(items)
         except DBAPIError as error:
@@ -100,6 +125,23 @@ class InboxWriter:
             stored = await self._store(items)
         await self._after_commit(stored)
         return stored
+
+    async def _store_and_route(
+        self, items: Sequence[inbox.NewInbound], route: RouteRows, report: ReportRouted
+    ) -> list[inbox.StoredInbound]:
+        now = self._now()
+        async with self._db.transaction() as session:
+            stored = await inbox.store_many(session, items, now)
+            new = [(s.id, item) for s, item in zip(stored, items, strict=True) if s.created]
+            routed = await route(session, inbox.adopt_new(session, new, now))
+        report(routed)
+        results = {inbound_id: result for inbound_id, _, result in routed}
+        answers = [
+            dataclasses.replace(s, result=results[s.id]) if s.created else s for s in stored
+        ]
+        # Redeliveries of rows stored earlier but not routed yet still go to the queue.
+        await self._after_commit(answers)
+        return answers
 
     async def _store(self, items: Sequence[inbox.NewInbound]) -> list[inbox.StoredInbound]:
         async with self._db.transaction() as session:

@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 
+# What routing one inbox row produced: its id, the message, the answer.
+Routed = tuple[int, InboundMessage, IntakeResult]
+
 
 class IntakeMetrics:
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
@@ -81,6 +84,16 @@ class Intake:
         self._inbox = InboxWriter(db, now, after_commit=self._queue_stored)
         self._answers: dict[int, asyncio.Future[IntakeResult]] = {}
 
+    def route_with_store(self, router: RouterWorker) -> None:
+        """Route new messages in the transaction that stores them (the in-process queue).
+
+        With the router in this process there is nobody to hand the message to: storing and
+        routing together saves a transaction, a re-read of the row and a queue round per
+        batch. A batch whose routing fails is stored alone instead and queued, and the router
+        then isolates the failing message as always.
+        """
+        self._inbox.route_with(router.route_rows, router.report)
+
     async def accept(self, message: InboundMessage) -> IntakeResult:
         """Store ``message`` durably and return what became of it.
 
@@ -96,11 +109,12 @@ class Intake:
                 payload=message.to_payload(),
             )
         )
-        if stored.result is not None:
-            self._metrics.redelivered.labels(message.channel.value).inc()
-            return stored.result
         if stored.created:
             self._metrics.received.labels(message.channel.value).inc()
+        if stored.result is not None:
+            if not stored.created:
+                self._metrics.redelivered.labels(message.channel.value).inc()
+            return stored.result  # routed with the store (fast path), or a redelivery's answer
         # Registered when its batch committed, before it was queued (see _queue_stored).
         future = self._answers.pop(stored.id, None) or self._queue.expect(stored.id)
         try:
@@ -189,37 +203,52 @@ class RouterWorker:
 
     async def _route_batch(self, ids: Sequence[int]) -> dict[int, IntakeResult | None]:
         results: dict[int, IntakeResult | None] = dict.fromkeys(ids)
-        routed: list[tuple[int, InboundMessage, IntakeResult]] = []
-        now = self._now()
         async with self._db.transaction() as session:
             pending, processed = await inbox.claim_many(session, ids)
             for row in processed:
                 results[row.id] = inbox.result_of(row)
-            async with self._tickets.batch(session, now, expected_tickets=len(pending)):
-                # Writes wait for the end of the batch (ticketing.held, no autoflush); whatever
-                # reads them writes them first (see ticketing.held, router.thread).
-                with session.no_autoflush:
-                    routings, rest = await prepare_batch(
-                        self._steps,
-                        [
-                            Routing(
-                                message=InboundMessage.from_payload(row.payload),
-                                inbound_id=row.id,
-                                now=now,
-                            )
-                            for row in pending
-                        ],
-                        session,
-                    )
-                    for row, prepared in zip(pending, routings, strict=True):
-                        routing = await run_pipeline(rest, prepared, session)
-                        result = await self._apply(session, routing)
-                        inbox.finish(row, result, now)
-                        results[row.id] = result
-                        routed.append((row.id, routing.message, result))
+            routed = await self.route_rows(session, pending)
+        self.report(routed)
+        results.update((inbound_id, result) for inbound_id, _, result in routed)
+        return results
+
+    async def route_rows(
+        self, session: AsyncSession, rows: Sequence[InboundMessageRow]
+    ) -> list[Routed]:
+        """Route claimed inbox rows inside the caller's transaction; nothing is committed here.
+
+        The caller commits, then hands the answer to :meth:`report`. Used by the worker above
+        and by the intake's embedded fast path, which stores and routes in one transaction.
+        """
+        now = self._now()
+        routed: list[Routed] = []
+        async with self._tickets.batch(session, now, expected_tickets=len(rows)):
+            # Writes wait for the end of the batch (ticketing.held, no autoflush); whatever
+            # reads them writes them first (see ticketing.held, router.thread).
+            with session.no_autoflush:
+                routings, rest = await prepare_batch(
+                    self._steps,
+                    [
+                        Routing(
+                            message=InboundMessage.from_payload(row.payload),
+                            inbound_id=row.id,
+                            now=now,
+                        )
+                        for row in rows
+                    ],
+                    session,
+                )
+                for row, prepared in zip(rows, routings, strict=True):
+                    routing = await run_pipeline(rest, prepared, session)
+                    result = await self._apply(session, routing)
+                    inbox.finish(row, result, now)
+                    routed.append((row.id, routing.message, result))
+        return routed
+
+    def report(self, routed: Sequence[Routed]) -> None:
+        """Count and log what a committed transaction routed."""
         for inbound_id, message, result in routed:
             self._routed(inbound_id, message, result)
-        return results
 
     async def process(self, inbound_id: int) -> IntakeResult | None:
         """Route one inbox row; None if another worker has it or it failed (kept for replay)."""

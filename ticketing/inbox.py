@@ -15,6 +15,7 @@ from sqlalchemy import Table, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from ticketing.domain import IntakeOutcome, IntakeResult
 from ticketing.models import InboundMessageRow
@@ -111,6 +112,36 @@ async def store_many(
             answers.append(StoredInbound(id=row.id, created=False, result=result_of(row)))
         answered.add(key)
     return answers
+
+
+def adopt_new(
+    session: AsyncSession, stored: Sequence[tuple[int, NewInbound]], now: datetime
+) -> list[InboundMessageRow]:
+    """Rows this transaction has just inserted, as ORM rows, without reading them back.
+
+    They are pending and locked by this transaction (it inserted them), so they are claimed
+    already; changes to them (:func:`finish`) are written as updates when the session flushes.
+    """
+    rows = []
+    for inbound_id, item in stored:
+        row = InboundMessageRow(
+            id=inbound_id,
+            channel=item.channel,
+            external_id=item.external_id,
+            payload=item.payload,
+            state="pending",
+            outcome=None,
+            reason=None,
+            ticket_id=None,
+            attempts=0,
+            error=None,
+            received_at=now,
+            processed_at=None,
+        )
+        make_transient_to_detached(row)
+        session.add(row)
+        rows.append(row)
+    return rows
 
 
 async def claim(session: AsyncSession, inbound_id: int) -> InboundMessageRow | None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from channels.base import InboundAttachment, InboundMessage, Sender, ThreadRefs
-from okno.app import Okno
+from okno.app import Okno, build, run_router
+from okno.settings import Settings
 from ticketing.domain import ChannelKind, IntakeOutcome, ReplyAddress, Status
 from ticketing.models import (
     CommentRow,
@@ -348,3 +352,48 @@ async def test_a_lost_database_connection_costs_no_message(okno: Okno) -> None:
     result = await okno.intake.accept(message("После перезапуска базы", external_id="after"))
     assert result.outcome is IntakeOutcome.CREATED
     assert await count(okno, TicketRow) == 2
+
+
+async def test_a_failing_message_does_not_hold_back_those_arriving_with_it(
+    settings: Settings,
+) -> None:
+    """Stored together (one group commit), routed together: one bad message fails that batch.
+
+    On the in-process queue the batch is routed in the storing transaction; its failure must
+    still leave every message stored, the good ones routed and the bad one kept for replay.
+    """
+    quick = settings.model_copy(
+        update={"queue": settings.queue.model_copy(update={"result_timeout_seconds": 2.0})}
+    )
+    bad = dataclasses.replace(
+        message("Письмо без обратного адреса"), sender=Sender(name="Никто"), reply_to=None
+    )
+    async with build(quick, metrics_registry=CollectorRegistry()) as okno:
+        stop = asyncio.Event()
+        router = asyncio.create_task(run_router(okno, stop))
+        try:
+            results = await asyncio.gather(
+                okno.intake.accept(message("Не работает сканер", email="a@example.ru")),
+                okno.intake.accept(bad),
+                okno.intake.accept(message("Сломался монитор", email="b@example.ru")),
+            )
+            async with okno.db.read() as session:
+                failed = (
+                    await session.scalars(
+                        select(InboundMessageRow).where(
+                            InboundMessageRow.external_id == bad.external_id
+                        )
+                    )
+                ).one()
+            tickets = await count(okno, TicketRow)
+        finally:
+            stop.set()
+            await asyncio.wait_for(router, timeout=10)
+    assert [r.outcome for r in results] == [
+        IntakeOutcome.CREATED,
+        IntakeOutcome.QUEUED,
+        IntakeOutcome.CREATED,
+    ]
+    assert failed.state != "done"
+    assert "sender has no address" in (failed.error or "")
+    assert tickets == 2
