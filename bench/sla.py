@@ -18,8 +18,8 @@ JSON goes to stdout and ``bench/results/sla.json``; the pass/fail of the floors 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import cProfile
 import json
 import os
 import platform
@@ -38,7 +38,7 @@ from pydantic import SecretStr
 from sqlalchemy import insert, text, update
 from sqlalchemy.engine import make_url
 
-from okno.app import build
+from okno.app import build, freeze_startup_heap, run_service_loop
 from okno.settings import Settings
 from okno.wire_sla import escalator_for
 from sla.policy import SlaPolicy, TicketFacts
@@ -206,7 +206,15 @@ async def claim_only(db: Database, now: datetime) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def measure(backend: str, admin_url: str, size: int, repeats: int) -> dict[str, Any]:
+async def measure(
+    backend: str,
+    admin_url: str,
+    size: int,
+    repeats: int,
+    *,
+    profile: Path | None = None,
+    recompute: bool = True,
+) -> dict[str, Any]:
     async with scratch(backend, admin_url) as url:
         with tempfile.TemporaryDirectory() as directory:
             settings = Settings(
@@ -223,13 +231,19 @@ async def measure(backend: str, admin_url: str, size: int, repeats: int) -> dict
             clock = Clock()
             async with build(settings, now=clock, metrics_registry=CollectorRegistry()) as okno:
                 escalator = escalator_for(okno, policy)
+                freeze_startup_heap()  # as `okno serve` does once started
                 ticks, cpu, idle, claims = [], [], [], []
                 load_before = os.getloadavg()[0]
+                profiler = cProfile.Profile() if profile is not None else None
                 for _ in range(repeats):
                     await make_due_again(db, due_ids)
                     claims.append(await claim_only(okno.db, clock()))
                     started, cpu_started = time.perf_counter(), time.process_time()
+                    if profiler is not None:
+                        profiler.enable()
                     claimed = await escalator.tick()
+                    if profiler is not None:
+                        profiler.disable()
                     ticks.append((time.perf_counter() - started) * 1000)
                     # This process's CPU only (the database server's is not in it): steadier
                     # than wall time on a shared machine.
@@ -238,6 +252,8 @@ async def measure(backend: str, admin_url: str, size: int, repeats: int) -> dict
                     started = time.perf_counter()
                     assert await escalator.tick() == 0
                     idle.append((time.perf_counter() - started) * 1000)
+                if profiler is not None and profile is not None:
+                    profiler.dump_stats(profile.with_name(f"{profile.name}.{backend}.{size}"))
                 result: dict[str, Any] = {
                     "open_tickets": size,
                     "due": DUE,
@@ -250,15 +266,15 @@ async def measure(backend: str, admin_url: str, size: int, repeats: int) -> dict
                     "claim_ms_median": round(statistics.median(claims), 2),
                     "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 }
-                if size >= 100_000:
-                    recompute = Recompute(
+                if size >= 100_000 and recompute:
+                    recomputer = Recompute(
                         db=okno.db,
                         policy=SlaPolicy(sla_settings(breaks="12:00-13:00")),
                         batch_size=settings.sla.recompute_batch_size,
                         now=clock,
                     )
                     started, cpu_started = time.perf_counter(), time.process_time()
-                    count = await recompute.run()
+                    count = await recomputer.run()
                     seconds = time.perf_counter() - started
                     result["recompute"] = {
                         "tickets": count,
@@ -279,11 +295,26 @@ async def main() -> None:
     )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="cProfile the timed ticks; stats go to PROFILE.<backend>.<size> (pstats format)",
+    )
+    parser.add_argument("--no-recompute", action="store_true", help="skip the recompute at 100k")
     args = parser.parse_args()
     sizes = [int(part) for part in args.sizes.split(",")]
     runs = []
     for size in sizes:
-        runs.append(await measure(args.backend, args.admin_url, size, args.repeats))
+        runs.append(
+            await measure(
+                args.backend,
+                args.admin_url,
+                size,
+                args.repeats,
+                profile=args.profile,
+                recompute=not args.no_recompute,
+            )
+        )
         print(json.dumps(runs[-1]), file=sys.stderr)
     by_size = {run["open_tickets"]: run for run in runs}
     checks: dict[str, Any] = {}
@@ -318,4 +349,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service_loop(main())  # uvloop, as `okno serve` runs

@@ -10,13 +10,14 @@ across a DST change.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sla.timeline import Timeline, from_micros, micros
+from sla.timeline import Timeline
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -25,7 +26,6 @@ _MINUTES_PER_DAY = 24 * 60
 # Enough for any real calendar's longest run of days off; a bound keeps a bad one from hanging.
 _MAX_DAYS_SCANNED = 3 * 366
 ZERO = timedelta(0)
-_MICROSECOND = timedelta(microseconds=1)
 
 Interval = tuple[datetime, datetime]
 MinuteRange = tuple[int, int]
@@ -213,7 +213,7 @@ class BusinessCalendar:
             return start
         if self._week is None:
             return start + duration
-        return from_micros(self._reach(start, (duration // _MICROSECOND,))[0])
+        return self._reach(start, (duration,))[0]
 
     def add_many(self, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
         """``[add(start, d) for d in durations]``, finding ``start`` in business time once
@@ -225,19 +225,19 @@ class BusinessCalendar:
         start = _utc(start)
         if self._week is None:
             return [start + d if d > ZERO else start for d in durations]
-        found = self._reach(start, [max(d // _MICROSECOND, 0) for d in durations])
-        return [from_micros(at) for at in found]
+        return self._reach(start, durations)
 
-    def _reach(self, start: datetime, spans: Sequence[int]) -> list[int]:
-        """Where each span (business microseconds, >= 0) from ``start`` ends, in microseconds."""
-        at, line = micros(start), self._line
+    def _reach(self, start: datetime, spans: Sequence[timedelta]) -> list[datetime]:
+        """Where each span of business time from ``start`` (UTC) ends; ``start`` itself for a
+        span that is not positive."""
+        at, line = start, self._line
         if not line.holds(at):
             day = self._local_day(start)
             line.cover(day, day)
         base = line.position(at)
         result = []
         for span in spans:
-            if span == 0:
+            if span <= ZERO:
                 result.append(at)
                 continue
             while (found := line.reach(base + span)) is None:
@@ -251,6 +251,25 @@ class BusinessCalendar:
             result.append(found)
         return result
 
+    def progress(
+        self, start: datetime, now: datetime, spans: Sequence[timedelta]
+    ) -> tuple[int, list[datetime]]:
+        """How many of ``spans`` (business times from ``start``, ascending) have run out by
+        ``now``, and the moments the last of those and the first of the rest run out (as
+        :meth:`add` gives them; one or two moments, none for no spans).
+
+        A span runs out by ``now`` exactly when ``add(start, span) <= now``: the escalator asks
+        this of every due ticket's ladder, and needs no moment of the steps in between.
+
+        Raises:
+            ValueError: a moment is naive, or no working time within three years.
+        """
+        start, now = _utc(start), _utc(now)
+        passed = 0
+        if start <= now:
+            passed = bisect_right(spans, self.elapsed(start, now))
+        return passed, self.add_many(start, spans[max(passed - 1, 0) : passed + 1])
+
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Business time between ``start`` and ``end`` (zero when ``end`` is not later)."""
         start, end = _utc(start), _utc(end)
@@ -258,24 +277,25 @@ class BusinessCalendar:
             return ZERO
         if self._week is None:
             return end - start
-        low, high, line = micros(start), micros(end), self._line
-        if not (line.holds(low) and line.holds(high)):
+        line = self._line
+        if not (line.holds(start) and line.holds(end)):
             line.cover(self._local_day(start), self._local_day(end))
-        return timedelta(microseconds=line.position(high) - line.position(low))
+        return line.position(end) - line.position(start)
 
     def is_working(self, moment: datetime) -> bool:
         """Whether the clock runs at ``moment``."""
         moment = _utc(moment)
         if self._week is None:
             return True
-        at = micros(moment)
-        if not self._line.holds(at):
+        if not self._line.holds(moment):
             day = self._local_day(moment)
             self._line.cover(day, day)
-        return self._line.is_working(at)
+        return self._line.is_working(moment)
 
 
 def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:
+        return moment  # as the database hands them back: no conversion (a tick makes many)
     if moment.tzinfo is None:
         msg = "business-time arithmetic needs aware datetimes"
         raise ValueError(msg)

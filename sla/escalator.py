@@ -44,7 +44,7 @@ _STATUS_TIMERS = {"auto_resolve": Status.RESOLVED, "auto_close": Status.CLOSED}
 class _Work:
     """What one tick does, collected before any of it is written."""
 
-    states: list[SlaState] = field(default_factory=list)
+    records: list[SlaRecord] = field(default_factory=list)
     events: list[tuple[Ticket, str, str, dict[str, object]]] = field(default_factory=list)
     entries: list[OutboxEntry] = field(default_factory=list)
     status_changes: list[tuple[int, Status, str]] = field(default_factory=list)
@@ -96,16 +96,17 @@ class Escalator:
             work = _Work()
             for record, ticket in claimed:
                 plan = self._policy.plan_for(facts[ticket.id])
-                self._decide(work, state_from_record(record), ticket, plan, now)
+                self._decide(work, record, ticket, plan, now)
             await self._write(session, work, {r.ticket_id: r for r, _ in claimed}, now)
         if work.entries and self._wake is not None:
             self._wake()
         return len(claimed)
 
     def _decide(
-        self, work: _Work, state: SlaState, ticket: Ticket, plan: Plan, now: datetime
+        self, work: _Work, record: SlaRecord, ticket: Ticket, plan: Plan, now: datetime
     ) -> None:
-        state = track(state, ticket, plan, now, scheduled=False)
+        before = state_from_record(record)
+        state = track(before, ticket, plan, now, scheduled=False)
         if (ticket.reaction_due_at, ticket.resolution_due_at) != (
             state.reaction_due_at,
             state.resolution_due_at,
@@ -118,10 +119,11 @@ class Escalator:
         due = firing(state.clocks, state.fired, plan, rated=ticket.rating is not None, now=now)
         newly = [key.split(":") for key in due.fired - state.fired]
         breached = {clock for clock, mark in newly if clock in LADDER_CLOCKS and int(mark) >= 100}
-        work.states.append(
-            replace(
-                state,
-                fired=due.fired,
+        # Usually the ticket is as the row left it (track hands back the same state), and
+        # only the timer columns change: copy the row read rather than convert the state back.
+        work.records.append(
+            (record if state is before else record_from_state(state))._replace(
+                fired=tuple(sorted(due.fired)),
                 reaction_breached=state.reaction_breached or "reaction" in breached,
                 resolution_breached=state.resolution_breached or "resolution" in breached,
                 next_event_at=due.next.at if due.next else None,
@@ -168,8 +170,7 @@ class Escalator:
     ) -> None:
         # The fired keys first: status changes below re-track these tickets through the
         # enricher, which must see the timers as fired.
-        records = [record_from_state(s) for s in work.states]
-        await sla_store.save(session, records, now, before=before)
+        await sla_store.save(session, work.records, now, before=before)
         await self._tickets.record_sla_events(session, work.events, now=now)
         await add_entries(session, work.entries, now)
         for number, target, reason in work.status_changes:

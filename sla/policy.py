@@ -62,6 +62,15 @@ class RequesterPlan:
     auto_close: timedelta | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """A ladder step on one clock: its timer key and the business time it is due at."""
+
+    key: str
+    step: LadderStep
+    span: timedelta
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """Everything the clocks and the escalator need for one ticket."""
@@ -74,6 +83,9 @@ class Plan:
     ladder: tuple[LadderStep, ...]
     requester: RequesterPlan
     policy_hash: str
+    # The ladder worked out per clock once (a plan serves many tickets), steps ascending.
+    reaction_rungs: tuple[Rung, ...] = ()
+    resolution_rungs: tuple[Rung, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,15 @@ class _Working:
 
 def _span(calendar: BusinessCalendar, text: str | None) -> timedelta | None:
     return None if text is None else calendar.span(parse_duration(text))
+
+
+def _rungs(clock: str, target: timedelta | None, ladder: Sequence[LadderStep]) -> tuple[Rung, ...]:
+    if target is None:
+        return ()
+    return tuple(
+        Rung(key=f"{clock}:{step.percent}", step=step, span=target * step.percent // 100)
+        for step in ladder
+    )
 
 
 def _matches(rule: RuleSettings, facts: TicketFacts) -> bool:
@@ -219,13 +240,17 @@ class SlaPolicy:
         calendar = self.calendars[agreement.calendar]
         targets = next((r for r in agreement.rules if _matches(r, facts)), agreement.default)
         timers = agreement.requester
+        reaction = _span(calendar, targets.reaction)
+        resolution = _span(calendar, targets.resolution)
         return Plan(
             agreement=agreement.id,
             calendar_id=agreement.calendar,
             calendar=calendar,
-            reaction=_span(calendar, targets.reaction),
-            resolution=_span(calendar, targets.resolution),
+            reaction=reaction,
+            resolution=resolution,
             ladder=tuple(agreement.ladder),
+            reaction_rungs=_rungs("reaction", reaction, agreement.ladder),
+            resolution_rungs=_rungs("resolution", resolution, agreement.ladder),
             requester=RequesterPlan(
                 still_waiting=_span(calendar, timers.still_waiting_after),
                 auto_resolve=_span(calendar, timers.auto_resolve_after),

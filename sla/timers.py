@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sla.calendar import ZERO
 from sla.clocks import Clocks
-from sla.policy import Plan
+from sla.policy import Plan, Rung
 from sla.settings import LadderStep
 
 LADDER_CLOCKS = ("reaction", "resolution")
@@ -35,26 +35,29 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def _ladder_clocks(
+    clocks: Clocks, plan: Plan
+) -> Iterable[tuple[str, tuple[Rung, ...], datetime, timedelta]]:
+    """Each running ladder clock: its name, rungs, start and business time banked before."""
+    if plan.reaction_rungs and clocks.reaction_stopped_at is None:
+        yield "reaction", plan.reaction_rungs, clocks.registered_at, ZERO
+    start = clocks.resolution_running_since
+    if plan.resolution_rungs and start is not None:
+        yield "resolution", plan.resolution_rungs, start, clocks.resolution_banked
+
+
 def ladder_timers(
     clocks: Clocks, plan: Plan, fired: frozenset[str] = frozenset(), *, first: bool = False
 ) -> Iterable[Timer]:
     """The ladder's timers on both clocks, leaving out fired ones. ``first``: only the
     earliest per clock (steps ascend, so the first unfired step is the earliest)."""
-    for kind, target, start, banked in (
-        ("reaction", plan.reaction, clocks.registered_at, ZERO),
-        ("resolution", plan.resolution, clocks.resolution_running_since, clocks.resolution_banked),
-    ):
-        if target is None or start is None:
-            continue
-        if kind == "reaction" and clocks.reaction_stopped_at is not None:
-            continue
-        steps = [step for step in plan.ladder if f"{kind}:{step.percent}" not in fired]
+    for kind, rungs, start, banked in _ladder_clocks(clocks, plan):
+        left = [rung for rung in rungs if rung.key not in fired]
         if first:
-            steps = steps[:1]
-        thresholds = [target * step.percent // 100 - banked for step in steps]
-        moments = plan.calendar.add_many(start, thresholds)
-        for step, at in zip(steps, moments, strict=True):
-            yield Timer(at=at, key=f"{kind}:{step.percent}", kind=kind, step=step)
+            left = left[:1]
+        moments = plan.calendar.add_many(start, [rung.span - banked for rung in left])
+        for rung, at in zip(left, moments, strict=True):
+            yield Timer(at=at, key=rung.key, kind=kind, step=rung.step)
 
 
 def requester_timers(clocks: Clocks, plan: Plan, *, rated: bool) -> Iterable[Timer]:
@@ -119,19 +122,44 @@ def firing(
 ) -> Firing:
     """What to do at ``now``: per clock only the highest ladder step due (the lower ones are
     moot once it is passed), and no reminder when its follow-up (auto-resolve, auto-close) is
-    due as well."""
-    timers = pending(clocks, fired, plan, rated=rated)
-    due = [t for t in timers if t.at <= now]
-    later = [t for t in timers if t.at > now]
+    due as well.
+
+    The same answer as sorting :func:`pending` by time, in one pass: a ladder step is due when
+    the business time its clock has used by ``now`` reaches the step's share, so only the
+    highest due step and the first one still ahead are turned into moments.
+    """
     act: list[Timer] = []
-    for clock in LADDER_CLOCKS:
-        steps = [t for t in due if t.kind == clock]
-        if steps:
-            act.append(max(steps, key=lambda t: t.step.percent if t.step else 0))
-    kinds = {t.kind for t in due}
-    act.extend(
-        t for t in due if t.kind in REQUESTER_KINDS and SUPERSEDED_BY.get(t.kind) not in kinds
-    )
+    keys: list[str] = []
+    later: list[Timer] = []
+    for kind, rungs, start, banked in _ladder_clocks(clocks, plan):
+        left = [rung for rung in rungs if rung.key not in fired] if fired else rungs
+        if not left:
+            continue
+        spans = [rung.span - banked for rung in left] if banked else [r.span for r in left]
+        passed, moments = plan.calendar.progress(start, now, spans)
+        if passed:
+            rung = left[passed - 1]
+            act.append(Timer(at=moments[0], key=rung.key, kind=kind, step=rung.step))
+            keys.extend([rung.key for rung in left[:passed]])
+        if passed < len(left):
+            rung = left[passed]
+            later.append(Timer(at=moments[-1], key=rung.key, kind=kind, step=rung.step))
+    if clocks.waiting_since is not None or clocks.resolved_since is not None:
+        requester = sorted(
+            (t for t in requester_timers(clocks, plan, rated=rated) if t.key not in fired),
+            key=_order,
+        )
+        due = [t for t in requester if t.at <= now]
+        later.extend(t for t in requester if t.at > now)
+        keys.extend(t.key for t in due)
+        kinds = {t.kind for t in due}
+        act.extend(t for t in due if SUPERSEDED_BY.get(t.kind) not in kinds)
     return Firing(
-        act=tuple(act), fired=fired | {t.key for t in due}, next=later[0] if later else None
+        act=tuple(act),
+        fired=fired.union(keys) if keys else fired,
+        next=min(later, key=_order) if later else None,
     )
+
+
+def _order(timer: Timer) -> tuple[datetime, str]:
+    return timer.at, timer.key

@@ -101,6 +101,27 @@ def test_add_many_lands_where_each_add_does_when_any(
 
 
 @settings(max_examples=300, deadline=None)
+@given(
+    name=calendar_names,
+    start=moments,
+    after=st.timedeltas(min_value=timedelta(days=-2), max_value=timedelta(days=60)),
+    many=st.lists(
+        st.timedeltas(min_value=timedelta(days=-1), max_value=timedelta(days=40)),
+        max_size=5,
+    ),
+)
+def test_progress_counts_the_spans_that_add_puts_by_now_when_any(
+    name: str, start: datetime, after: timedelta, many: list[timedelta]
+) -> None:
+    calendar = CALENDARS[name]
+    spans, now = sorted(many), start + after
+    passed, moments = calendar.progress(start, now, spans)
+    ends = calendar.add_many(start, spans)
+    assert passed == sum(end <= now for end in ends)
+    assert moments == ends[max(passed - 1, 0) : passed + 1]
+
+
+@settings(max_examples=300, deadline=None)
 @given(name=calendar_names, start=moments, a=durations, b=durations)
 def test_elapsed_is_monotonic_in_the_end_when_any(
     name: str, start: datetime, a: timedelta, b: timedelta
