@@ -35,6 +35,8 @@ from ticketing.service import NewTicket, TicketService
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# How long an answer waits for a caller that has not taken it yet (see Intake._queue_stored).
+ANSWER_KEPT_SECONDS = 60.0
 
 # What routing one inbox row produced: its id, the message, the answer.
 Routed = tuple[int, InboundMessage, IntakeResult]
@@ -130,12 +132,16 @@ class Intake:
         for inbound_id in unrouted:
             future = self._queue.expect(inbound_id)
             self._answers[inbound_id] = future
-            # Its caller takes it; if the caller went away, it goes once the answer came.
-            future.add_done_callback(functools.partial(self._drop_answer, inbound_id))
+            # Its caller takes it. If the caller went away, it goes a while after the answer
+            # came: not at once, because a fast router can answer before the caller has even
+            # resumed from the store, and a dropped answer left it waiting for the timeout.
+            future.add_done_callback(functools.partial(self._drop_answer_later, inbound_id))
         await self._queue.submit_many(unrouted)
 
-    def _drop_answer(self, inbound_id: int, _future: asyncio.Future[IntakeResult]) -> None:
-        self._answers.pop(inbound_id, None)
+    def _drop_answer_later(self, inbound_id: int, _future: asyncio.Future[IntakeResult]) -> None:
+        asyncio.get_running_loop().call_later(
+            ANSWER_KEPT_SECONDS, self._answers.pop, inbound_id, None
+        )
 
     async def _store_files(self, message: InboundMessage) -> InboundMessage:
         if not message.attachments:

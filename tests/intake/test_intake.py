@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -16,7 +18,10 @@ from sqlalchemy.pool import NullPool
 from channels.base import InboundAttachment, InboundMessage, Sender, ThreadRefs
 from okno.app import Okno, build, run_router
 from okno.settings import Settings
-from ticketing.domain import ChannelKind, IntakeOutcome, ReplyAddress, Status
+from router.intake import Intake, IntakeMetrics
+from router.queue import MemoryIntakeQueue
+from ticketing.domain import ChannelKind, IntakeOutcome, IntakeResult, ReplyAddress, Status
+from ticketing.files import FileStore
 from ticketing.models import (
     CommentRow,
     ContactRow,
@@ -397,3 +402,28 @@ async def test_a_failing_message_does_not_hold_back_those_arriving_with_it(
     assert failed.state != "done"
     assert "sender has no address" in (failed.error or "")
     assert tickets == 2
+
+
+class InstantRouterQueue(MemoryIntakeQueue):
+    """An in-process queue whose "router" answers inside submit: faster than the caller
+    resumes from the store, as a Redis worker can be when the HTTP process is busy."""
+
+    async def submit_many(self, inbound_ids: Sequence[int]) -> None:
+        for inbound_id in inbound_ids:
+            result = IntakeResult(outcome=IntakeOutcome.CREATED, ticket_number=inbound_id)
+            await self.publish(inbound_id, result)
+
+
+async def test_an_answer_that_comes_before_the_caller_resumes_is_not_lost(
+    okno: Okno, tmp_path: Path
+) -> None:
+    intake = Intake(
+        db=okno.db,
+        queue=InstantRouterQueue(),
+        files=FileStore(tmp_path / "files", max_bytes=1024),
+        metrics=IntakeMetrics(CollectorRegistry()),
+        now=okno.now,
+        result_timeout=5.0,
+    )
+    result = await asyncio.wait_for(intake.accept(message("Быстрый ответ")), timeout=4.0)
+    assert result.outcome is IntakeOutcome.CREATED
