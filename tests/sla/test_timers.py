@@ -10,39 +10,26 @@ from hypothesis import strategies as st
 
 from sla.clocks import Clocks
 from sla.policy import Plan, SlaPolicy, TicketFacts
-from sla.settings import SlaSettings
 from sla.timers import LADDER_CLOCKS, REQUESTER_KINDS, SUPERSEDED_BY, firing, pending
+from tests.sla.conftest import office_sla
 from ticketing.domain import Status
 
 POLICY = SlaPolicy(
-    SlaSettings.model_validate(
-        {
-            "enabled": True,
-            "base": {
-                "id": "base",
-                "calendar": "office",
-                "requester": {
-                    "still_waiting_after": "4h",
-                    "auto_resolve_after": "2d",
-                    "rating_request_after": "2h",
-                    "auto_close_after": "1d",
-                },
-            },
-            "agreements": [
-                {
-                    "id": "gold",
-                    "calendar": "24x7",
-                    "companies": ["ACME"],
-                    "default": {"reaction": "30m", "resolution": "8h"},
-                    "ladder": [
-                        {"percent": 50, "level": "warning"},
-                        {"percent": 100, "level": "breach"},
-                        {"percent": 200, "level": "escalation"},
-                    ],
-                    "requester": {"still_waiting_after": "1h", "auto_resolve_after": None},
-                }
-            ],
-        }
+    office_sla(
+        agreements=[
+            {
+                "id": "gold",
+                "calendar": "24x7",
+                "companies": ["ACME"],
+                "default": {"reaction": "30m", "resolution": "8h"},
+                "ladder": [
+                    {"percent": 50, "level": "warning"},
+                    {"percent": 100, "level": "breach"},
+                    {"percent": 200, "level": "escalation"},
+                ],
+                "requester": {"still_waiting_after": "1h", "auto_resolve_after": None},
+            }
+        ]
     )
 )
 PLANS = [
