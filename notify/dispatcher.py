@@ -1,5 +1,9 @@
 """Sends what the outbox holds: claim a batch, render, send concurrently, settle each row.
 
+Successful sends are recorded by group commit (``ticketing.group_commit``): the first one is
+written at once, and those finishing while that write runs go together in the next, so a busy
+round costs a few transactions instead of one per notification.
+
 A transient failure is retried with exponential backoff and jitter (or when the channel says);
 a permanent one, or running out of attempts, marks the row failed, which the store turns into a
 ``notification_failed`` event the agents see. A rate limit (Telegram's 429 ``retry_after``) is
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +35,7 @@ from notify.outbox import OutboxStore
 from notify.render import Renderer, to_outbound
 from notify.settings import NotifySettings
 from ticketing.domain import OutboxItem
+from ticketing.group_commit import GroupCommit
 
 __all__ = ["Dispatcher", "DispatcherMetrics"]
 
@@ -113,6 +118,12 @@ class Dispatcher:
         self._metrics = DispatcherMetrics(metrics_registry)
         self._wake = asyncio.Event()
         self._sends = asyncio.Semaphore(settings.max_concurrent_sends)
+        self._sent: GroupCommit[tuple[int, str | None], None] = GroupCommit(self._mark_sent)
+
+    async def _mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> list[None]:
+        # A row whose write fails stays pending and is sent again after its lease (at least once).
+        await self._store.mark_sent_many(sent, self._now())
+        return [None] * len(sent)
 
     def wake(self) -> None:
         """Ask for a round now instead of after the poll interval (new rows were queued)."""
@@ -184,6 +195,7 @@ class Dispatcher:
                 timezone=entry.timezone,
                 payload=entry.payload,
                 now=self._now(),
+                channel=entry.recipient.channel,
             )
             return to_outbound(item, rendered, capabilities)
         except Exception as exc:
@@ -211,7 +223,7 @@ class Dispatcher:
         channel = item.entry.recipient.channel.value
         match outcome:
             case _Sent(external_id):
-                await self._store.mark_sent(item.id, external_id, self._now())
+                await self._sent.submit((item.id, external_id))
                 self._metrics.sent.labels(channel=channel).inc()
             case _Deferred(error, retry_after):
                 delay = self.backoff(item.attempts, retry_after)

@@ -34,6 +34,10 @@ class OutboxStore(Protocol):
         """Record a successful send; the item is never claimed again."""
         ...
 
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """:meth:`mark_sent` for every ``(outbox_id, external_id)`` in ``sent``, in one write."""
+        ...
+
     async def mark_retry(
         self, outbox_id: int, error: str, next_attempt_at: datetime, *, counted: bool = True
     ) -> None:
@@ -111,6 +115,11 @@ class MemoryOutboxStore:
     async def mark_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
         """See :meth:`OutboxStore.mark_sent`."""
         self._settle(outbox_id, state="sent", external_id=external_id, sent_at=now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """See :meth:`OutboxStore.mark_sent_many`."""
+        for outbox_id, external_id in sent:
+            self._settle(outbox_id, state="sent", external_id=external_id, sent_at=now)
 
     async def mark_retry(
         self, outbox_id: int, error: str, next_attempt_at: datetime, *, counted: bool = True

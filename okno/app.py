@@ -190,7 +190,7 @@ async def build(
         intake.route_with_store(router)
     registry = ChannelRegistry()
     dispatcher = Dispatcher(
-        SqlOutboxStore(db.sessionmaker, lease=timedelta(seconds=settings.notify.lease_seconds)),
+        SqlOutboxStore(db.transaction, lease=timedelta(seconds=settings.notify.lease_seconds)),
         registry,
         Renderer(
             default_locale=settings.ticketing.default_locale,

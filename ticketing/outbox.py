@@ -8,14 +8,15 @@ dispatchers never hold the same row at once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.domain import ChannelKind, OutboxEntry, OutboxItem, ReplyAddress
 from ticketing.models import OutboxRow, TicketEventRow
@@ -64,6 +65,13 @@ async def add_entries(session: AsyncSession, entries: Sequence[OutboxEntry], now
 
 
 _OUTBOX = OutboxRow.__table__
+# One cached Core statement run with a parameter list (executemany): marking a batch of sent
+# rows is one round trip and one commit, not an ORM update and a transaction per row.
+_MARK_SENT = (
+    update(cast("Table", _OUTBOX))
+    .where(_OUTBOX.c.id == bindparam("outbox_id"), _OUTBOX.c.state == "pending")
+    .values(state="sent", external_id=bindparam("receipt"), sent_at=bindparam("at"))
+)
 
 
 @cache
@@ -91,17 +99,20 @@ class SqlOutboxStore:
     """Claims and settles outbox rows; each method is its own short transaction.
 
     Args:
-        sessionmaker: sessions on the ticket database.
+        transaction: opens a write transaction on the ticket database; in okno
+            ``Database.transaction``, so on SQLite these writes queue behind the others in
+            the process instead of committing between another transaction's read and write
+            (which fails that transaction, see ticketing.db).
         lease: how long a claimed row stays hidden from other claims.
     """
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         *,
         lease: timedelta = DEFAULT_LEASE,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._transaction = transaction
         self._lease = lease
 
     async def claim_due(
@@ -127,7 +138,7 @@ class SqlOutboxStore:
         claim = update(OutboxRow).values(
             attempts=OutboxRow.attempts + 1, next_attempt_at=now + self._lease
         )
-        async with self._sessionmaker.begin() as session:
+        async with self._transaction() as session:
             if session.get_bind().dialect.name == "postgresql":
                 # Rows another dispatcher holds are skipped, not waited for; the lock lasts
                 # until this transaction commits the lease.
@@ -148,12 +159,18 @@ class SqlOutboxStore:
 
     async def mark_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
         """Record a successful send; the row is never claimed again."""
-        async with self._sessionmaker.begin() as session:
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == outbox_id, OutboxRow.state == "pending")
-                .values(state="sent", external_id=external_id, sent_at=now)
-            )
+        await self.mark_sent_many([(outbox_id, external_id)], now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """Record successful sends, ``(outbox_id, external_id)`` each, in one transaction."""
+        if not sent:
+            return
+        rows = [
+            {"outbox_id": outbox_id, "receipt": external_id, "at": now}
+            for outbox_id, external_id in sent
+        ]
+        async with self._transaction() as session:
+            await session.execute(_MARK_SENT, rows)
 
     async def mark_retry(
         self, outbox_id: int, error: str, next_attempt_at: datetime, *, counted: bool = True
@@ -166,7 +183,7 @@ class SqlOutboxStore:
         }
         if not counted:
             values["attempts"] = OutboxRow.attempts - 1
-        async with self._sessionmaker.begin() as session:
+        async with self._transaction() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == outbox_id, OutboxRow.state == "pending")
@@ -176,7 +193,7 @@ class SqlOutboxStore:
     async def mark_failed(self, outbox_id: int, error: str, now: datetime) -> None:
         """Give up on the row and tell the agents with a ``notification_failed`` event."""
         error = error[:_MAX_ERROR_CHARS]
-        async with self._sessionmaker.begin() as session:
+        async with self._transaction() as session:
             row = await session.scalar(
                 update(OutboxRow)
                 .where(OutboxRow.id == outbox_id, OutboxRow.state == "pending")

@@ -135,7 +135,7 @@ class SqlBackend:
         self._make_engine = make_engine
         self.engine = make_engine()
         self._sessionmaker = create_sessionmaker(self.engine)
-        self.store: OutboxStore = SqlOutboxStore(self._sessionmaker, lease=LEASE)
+        self.store: OutboxStore = SqlOutboxStore(self._sessionmaker.begin, lease=LEASE)
         self._engines = [self.engine]
 
     async def new_ticket(self) -> int:
@@ -186,7 +186,7 @@ class SqlBackend:
     async def second_store(self) -> OutboxStore:
         engine = self._make_engine()
         self._engines.append(engine)
-        return SqlOutboxStore(create_sessionmaker(engine), lease=LEASE)
+        return SqlOutboxStore(create_sessionmaker(engine).begin, lease=LEASE)
 
     async def dispose(self) -> None:
         for engine in self._engines:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -19,11 +19,11 @@ from channels.base import (
 )
 from channels.registry import ChannelRegistry
 from notify.dispatcher import Dispatcher
-from notify.outbox import MemoryOutboxStore
+from notify.outbox import MemoryOutboxStore, OutboxStore
 from notify.render import Renderer
 from notify.settings import NotifySettings
 from tests.notify.conftest import LEASE, START, Clock, OutboxBackend, make_entry
-from ticketing.domain import ChannelKind
+from ticketing.domain import ChannelKind, OutboxItem
 
 
 class ScriptedChannel:
@@ -97,6 +97,93 @@ async def test_sends_each_row_once_when_run_repeatedly(
     assert (row.state, row.attempts, row.sent_at) == ("sent", 1, START)
     assert row.external_id is not None
     assert row.external_id.startswith("tg-")
+
+
+class CountingStore:
+    """The backend's store, counting the writes that record sends (each a round trip, even
+    in memory)."""
+
+    def __init__(self, store: OutboxStore) -> None:
+        self._store = store
+        self.sent_writes: list[int] = []
+
+    async def claim_due(
+        self, now: datetime, limit: int, channels: Collection[ChannelKind]
+    ) -> list[OutboxItem]:
+        return await self._store.claim_due(now, limit, channels)
+
+    async def mark_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
+        await self.mark_sent_many([(outbox_id, external_id)], now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        self.sent_writes.append(len(sent))
+        await asyncio.sleep(0)
+        await self._store.mark_sent_many(sent, now)
+
+    async def mark_retry(
+        self, outbox_id: int, error: str, next_attempt_at: datetime, *, counted: bool = True
+    ) -> None:
+        await self._store.mark_retry(outbox_id, error, next_attempt_at, counted=counted)
+
+    async def mark_failed(self, outbox_id: int, error: str, now: datetime) -> None:
+        await self._store.mark_failed(outbox_id, error, now)
+
+
+async def test_sends_finishing_together_are_recorded_in_few_writes(
+    outbox: OutboxBackend, renderer: Renderer, clock: Clock
+) -> None:
+    ticket = await outbox.new_ticket()
+    await outbox.add([make_entry(f"ack:{n}", ticket_id=ticket) for n in range(12)], START)
+    channel = ScriptedChannel()
+    counting = CountingStore(outbox.store)
+    dispatcher = Dispatcher(
+        counting,
+        ChannelRegistry([channel]),
+        renderer,
+        NotifySettings(max_concurrent_sends=12),
+        clock,
+        metrics_registry=CollectorRegistry(),
+    )
+
+    assert await dispatcher.run_once() == 12
+
+    assert sum(counting.sent_writes) == 12
+    assert len(counting.sent_writes) < 12
+    states = {(await outbox.row(f"ack:{n}")).state for n in range(12)}
+    assert states == {"sent"}
+
+
+async def test_a_failed_write_of_sent_rows_leaves_them_to_come_back_after_the_lease(
+    outbox: OutboxBackend, renderer: Renderer, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    ticket = await outbox.new_ticket()
+    await outbox.add([make_entry(f"ack:{n}", ticket_id=ticket) for n in range(3)], START)
+    counting = CountingStore(outbox.store)
+
+    async def database_away(sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        raise ConnectionError("database away")
+
+    counting.mark_sent_many = database_away  # type: ignore[method-assign]
+    channel = ScriptedChannel()
+    dispatcher = Dispatcher(
+        counting,
+        ChannelRegistry([channel]),
+        renderer,
+        NotifySettings(),
+        clock,
+        metrics_registry=CollectorRegistry(),
+    )
+    with caplog.at_level(logging.ERROR):
+        assert await dispatcher.run_once() == 3
+
+    assert len(channel.delivered) == 3
+    assert {(await outbox.row(f"ack:{n}")).state for n in range(3)} == {"pending"}
+    assert "could not record an outbox result" in caplog.text
+    clock.advance(LEASE)
+    again = ScriptedChannel()
+    await make_dispatcher(outbox, renderer, clock, again).run_once()
+    assert len(again.delivered) == 3  # at least once
+    assert {(await outbox.row(f"ack:{n}")).state for n in range(3)} == {"sent"}
 
 
 async def test_message_is_rendered_for_the_channel_when_sent(

@@ -95,6 +95,28 @@ async def test_sent_row_is_never_claimed_again_when_marked_sent(outbox: OutboxBa
     assert (row.state, row.external_id, row.sent_at) == ("sent", "tg-777", START)
 
 
+async def test_rows_sent_together_are_marked_together_and_settled_ones_stay_as_they_are(
+    outbox: OutboxBackend,
+) -> None:
+    ticket = await outbox.new_ticket()
+    await outbox.add([make_entry(f"ack:{n}", ticket_id=ticket) for n in range(3)], START)
+    first, second, third = await outbox.store.claim_due(START, 10, ALL_CHANNELS)
+    await outbox.store.mark_failed(third.id, "550 no such user", START)
+
+    later = START + timedelta(seconds=5)
+    await outbox.store.mark_sent_many(
+        [(first.id, "m-1"), (second.id, None), (third.id, "m-3")], later
+    )
+
+    rows = [await outbox.row(f"ack:{n}") for n in range(3)]
+    assert [(row.state, row.external_id, row.sent_at) for row in rows] == [
+        ("sent", "m-1", later),
+        ("sent", None, later),
+        ("failed", None, None),
+    ]
+    await outbox.store.mark_sent_many([], later)  # nothing to write: no error
+
+
 async def test_retried_row_is_due_again_at_the_given_time_when_marked_for_retry(
     outbox: OutboxBackend,
 ) -> None:
