@@ -49,7 +49,7 @@ from sqlalchemy.engine import make_url
 from channels.base import InboundMessage
 from channels.email.inbound import EmailInbound
 from channels.email.settings import EmailSettings, ImapSettings, Security, SmtpSettings
-from okno.app import build, run_router
+from okno.app import build, freeze_startup_heap, run_router, run_service_loop
 from okno.settings import Settings
 from tests.fakes.dovecot import PASSWORD, FakeDovecot, ImapClient
 from tests.fakes.smtp import FakeSmtp
@@ -314,6 +314,7 @@ async def run_okno(
 ) -> dict[str, Any]:
     db = Database(settings.database)
     async with build(settings, metrics_registry=CollectorRegistry()) as okno:
+        freeze_startup_heap()  # as `okno serve` does once started
         stop = asyncio.Event()
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -513,5 +514,5 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    output = asyncio.run(main(parse_args()))
+    output = run_service_loop(main(parse_args()))  # uvloop, as `okno serve` runs
     print(json.dumps(output, ensure_ascii=False, indent=2))

@@ -79,11 +79,13 @@ class Renderer:
         timezone: str,
         payload: Mapping[str, Any],
         now: datetime | None = None,
+        channel: ChannelKind | None = None,
     ) -> Rendered:
         """Render every format of one event.
 
         With ``now``, dates due today or tomorrow read «сегодня в 14:30»; without it, rendering
-        depends on its arguments only.
+        depends on its arguments only. With ``channel``, the HTML that channel never carries is
+        not rendered (left empty): Telegram's subset for Telegram, the e-mail HTML for others.
 
         Raises:
             jinja2.TemplateNotFound: no such event (or a required format is missing).
@@ -94,15 +96,20 @@ class Renderer:
         # Underscored names cannot clash with payload keys; filters and gettext read them.
         context = {**payload, "_locale": locale, "_timezone": timezone, "_now": now}
         translations = self._catalogs.translations(locale)
-        try:
-            html: str | None = self._render(f"{template}.html.j2", context)
-        except TemplateNotFound:
-            html = None
+        html: str | None = None
+        if channel is not ChannelKind.TELEGRAM:
+            try:
+                html = self._render(f"{template}.html.j2", context)
+            except TemplateNotFound:
+                html = None
+        telegram = ""
+        if channel is None or channel is ChannelKind.TELEGRAM:
+            telegram = self._render(f"{template}.telegram.j2", context)
         return Rendered(
             subject=" ".join(self._render(f"{template}.subject.j2", context).split()),
             text=self._render(f"{template}.text.j2", context),
             html=html,
-            telegram_html=self._render(f"{template}.telegram.j2", context),
+            telegram_html=telegram,
             buttons=tuple(
                 Button(label=translations.gettext(label), data=str(payload[key]))
                 for key, label in _LINKS

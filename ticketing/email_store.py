@@ -6,13 +6,14 @@ lock is respected. Upserts use each dialect's ``ON CONFLICT``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,6 +28,28 @@ from ticketing.rows_email import (
 )
 
 __all__ = ["ConnectionRecord", "QuarantineRecord", "SqlEmailStore"]
+
+_AUTO_REPLY = cast("Table", AutoReplyRow.__table__)
+_UNDELIVERABLE = UndeliverableRow.__table__
+# Cached statements with expanding IN lists: one compiled form whatever the group's size.
+_MARKED = select(_UNDELIVERABLE.c.address).where(
+    _UNDELIVERABLE.c.address.in_(bindparam("addresses", expanding=True))
+)
+_SEEN = select(_AUTO_REPLY.c.idempotency_key).where(
+    _AUTO_REPLY.c.idempotency_key.in_(bindparam("keys", expanding=True))
+)
+_COUNTS = (
+    select(
+        _AUTO_REPLY.c.address,
+        func.count(case((_AUTO_REPLY.c.sent_at > bindparam("hour_ago"), 1))),
+        func.count(),
+    )
+    .where(
+        _AUTO_REPLY.c.address.in_(bindparam("auto", expanding=True)),
+        _AUTO_REPLY.c.sent_at > bindparam("day_ago"),
+    )
+    .group_by(_AUTO_REPLY.c.address)
+)
 
 # How long the in-memory copy of the undeliverable addresses is trusted (see
 # SqlEmailStore.clear_undeliverable); another process may mark one meanwhile.
@@ -62,6 +85,8 @@ class SqlEmailStore:
         self._cache_seconds = undeliverable_cache_seconds
         self._undeliverable: set[str] | None = None
         self._undeliverable_read_at = 0.0
+        # Mail is ingested 50 at a time: one re-read of the list serves them all.
+        self._undeliverable_reading = asyncio.Lock()
 
     def _insert(self) -> Any:
         return pg_insert if self._db.dialect == "postgresql" else sqlite_insert
@@ -178,61 +203,64 @@ class SqlEmailStore:
             self._undeliverable.discard(address)
 
     async def _known_undeliverable(self) -> set[str]:
-        age = time.monotonic() - self._undeliverable_read_at
-        if self._undeliverable is None or age > self._cache_seconds:
-            async with self._db.read() as session:
-                found = set(await session.scalars(select(UndeliverableRow.address)))
-            self._undeliverable, self._undeliverable_read_at = found, time.monotonic()
-        return self._undeliverable
+        async with self._undeliverable_reading:
+            age = time.monotonic() - self._undeliverable_read_at
+            if self._undeliverable is None or age > self._cache_seconds:
+                async with self._db.read() as session:
+                    found = set(await session.scalars(select(UndeliverableRow.address)))
+                self._undeliverable, self._undeliverable_read_at = found, time.monotonic()
+            return self._undeliverable
 
     async def is_undeliverable(self, address: str) -> bool:
         async with self._db.read() as session:
             return await session.get(UndeliverableRow, address.lower()) is not None
 
-    async def admit_send(
+    async def admit_sends(
         self,
+        requests: Sequence[tuple[str, str, bool]],
         *,
-        address: str,
-        key: str,
-        automatic: bool,
         now: datetime,
         per_hour: int,
         per_day: int,
-    ) -> str | None:
-        address = address.lower()
+    ) -> list[str | None]:
+        """Loop protection for a group of mails (``channels.email.store.EmailStore``).
+
+        Three reads and at most one multi-row insert for the whole group, in one write
+        transaction when any mail is automatic (the counts and the new rows must not
+        interleave with another sender's), else in a read.
+        """
+        wanted = [(address.lower(), key[:200], automatic) for address, key, automatic in requests]
+        addresses = sorted({address for address, _, _ in wanted})
+        automatic = [(address, key) for address, key, is_auto in wanted if is_auto]
         if not automatic:
-            if await self.is_undeliverable(address):
-                return f"{address} is marked undeliverable after a bounce"
-            return None
-        recent = (AutoReplyRow.address == address, AutoReplyRow.sent_at > now - timedelta(days=1))
-        # One round trip for the three questions (marked? already admitted? how many lately?):
-        # this runs in a write transaction for every automatic mail.
-        state = select(
-            select(UndeliverableRow.address)
-            .where(UndeliverableRow.address == address)
-            .scalar_subquery(),
-            select(AutoReplyRow.id)
-            .where(AutoReplyRow.idempotency_key == key[:200])
-            .limit(1)
-            .scalar_subquery(),
-            select(func.count())
-            .where(*recent, AutoReplyRow.sent_at > now - timedelta(hours=1))
-            .scalar_subquery(),
-            select(func.count()).where(*recent).scalar_subquery(),
-        )
+            async with self._db.read() as session:
+                marked = set(await session.scalars(_MARKED, {"addresses": addresses}))
+            return [
+                _undeliverable(address) if address in marked else None for address, _, _ in wanted
+            ]
         async with self._db.transaction() as session:
-            marked, seen, hour, day = (await session.execute(state)).one()
-            if marked is not None:
-                return f"{address} is marked undeliverable after a bounce"
-            if seen is not None:
-                return None
-            if hour >= per_hour or day >= per_day:
-                return (
-                    f"auto-reply cap reached for {address} ({per_hour}/hour, {per_day}/day): "
-                    "loop protection"
+            marked = set(await session.scalars(_MARKED, {"addresses": addresses}))
+            seen = set(await session.scalars(_SEEN, {"keys": sorted({k for _, k in automatic})}))
+            counts = {
+                address: [hour, day]
+                for address, hour, day in await session.execute(
+                    _COUNTS,
+                    {
+                        "auto": sorted({address for address, _ in automatic}),
+                        "hour_ago": now - timedelta(hours=1),
+                        "day_ago": now - timedelta(days=1),
+                    },
                 )
-            session.add(AutoReplyRow(address=address, idempotency_key=key[:200], sent_at=now))
-            return None
+            }
+            refusals, new_rows = _admit(
+                wanted, marked, seen, counts, per_hour=per_hour, per_day=per_day
+            )
+            if new_rows:
+                await session.execute(
+                    insert(_AUTO_REPLY),
+                    [{"address": a, "idempotency_key": k, "sent_at": now} for a, k in new_rows],
+                )
+        return refusals
 
     async def record_connection(
         self, name: str, *, ok: bool, error: str | None, now: datetime
@@ -254,6 +282,42 @@ class SqlEmailStore:
                 last_success_at=row.last_success_at,
                 last_error=row.last_error,
             )
+
+
+def _admit(
+    wanted: Sequence[tuple[str, str, bool]],
+    marked: set[str],
+    seen: set[str],
+    counts: dict[str, list[int]],
+    *,
+    per_hour: int,
+    per_day: int,
+) -> tuple[list[str | None], list[tuple[str, str]]]:
+    """Each request's refusal (or None) in order, and the ``(address, key)`` rows to count.
+
+    Admitted automatic mail counts toward the caps of the requests after it.
+    """
+    refusals: list[str | None] = []
+    new_rows: list[tuple[str, str]] = []
+    for address, key, automatic in wanted:
+        refusal = _undeliverable(address) if address in marked else None
+        if refusal is None and automatic and key not in seen:
+            hour, day = counts.setdefault(address, [0, 0])
+            if hour >= per_hour or day >= per_day:
+                refusal = (
+                    f"auto-reply cap reached for {address} ({per_hour}/hour, {per_day}/day): "
+                    "loop protection"
+                )
+            else:
+                seen.add(key)
+                counts[address] = [hour + 1, day + 1]
+                new_rows.append((address, key))
+        refusals.append(refusal)
+    return refusals, new_rows
+
+
+def _undeliverable(address: str) -> str:
+    return f"{address} is marked undeliverable after a bounce"
 
 
 def _record(row: QuarantineRow) -> QuarantineRecord:

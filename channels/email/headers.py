@@ -64,7 +64,8 @@ def _unescaped(raw: str) -> str:
 
 
 def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in text)
+    # Nearly every header is ASCII: one C-level check instead of a loop over its characters.
+    return not text.isascii() and any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def raw_values(message: Message, name: str) -> list[str]:

@@ -2,15 +2,18 @@
 
 Before a send: an address a bounce marked undeliverable is refused (permanently), and an
 automatic mail beyond the per-address hourly or daily cap is refused with the reason, which
-the dispatcher turns into a ``notification_failed`` event the agents see. SMTP failures map to
-the channel errors: 4xx, timeouts and lost connections are transient, 5xx permanent.
+the dispatcher turns into a ``notification_failed`` event the agents see. The dispatcher sends
+several mails at once: their checks go to the store together (a group commit), one
+transaction for the group; a key already counted is admitted for free, so a group retried
+after a failure counts nothing twice. SMTP failures map to the channel errors: 4xx, timeouts
+and lost connections are transient, 5xx permanent.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import Message
 
@@ -35,6 +38,7 @@ from channels.email.render import (
 from channels.email.settings import EmailSettings
 from channels.email.smtp import SmtpPool
 from channels.email.store import EmailStore
+from ticketing.group_commit import GroupCommit
 
 __all__ = ["EmailOutbound"]
 
@@ -73,10 +77,20 @@ class EmailOutbound:
         self._load_file = load_file
         self._pool = pool or SmtpPool(settings.smtp)
         self._recorded_ok: datetime | None = None
+        # Concurrent sends' checks go to the store together: one transaction per group.
+        self._admissions: GroupCommit[tuple[str, str, bool], str | None] = GroupCommit(self._admit)
         self._identity = Identity(
             address=settings.address,
             display_name=settings.display_name,
             id_domain=settings.id_domain,
+        )
+
+    async def _admit(self, requests: Sequence[tuple[str, str, bool]]) -> list[str | None]:
+        return await self._store.admit_sends(
+            requests,
+            now=self._now(),
+            per_hour=self._settings.auto_replies_per_hour,
+            per_day=self._settings.auto_replies_per_day,
         )
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
@@ -87,13 +101,8 @@ class EmailOutbound:
             PermanentSendError: bad address, undeliverable, capped, or the server said 5xx.
         """
         address = message.recipient.address
-        refusal = await self._store.admit_send(
-            address=address,
-            key=message.idempotency_key,
-            automatic=message.automatic,
-            now=self._now(),
-            per_hour=self._settings.auto_replies_per_hour,
-            per_day=self._settings.auto_replies_per_day,
+        refusal = await self._admissions.submit(
+            (address, message.idempotency_key, message.automatic)
         )
         if refusal is not None:
             raise PermanentSendError(f"{refusal}; not sending")

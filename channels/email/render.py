@@ -5,13 +5,16 @@ id (the recipient's server and client see one message) and replies to it thread 
 ticket. Every header value is checked for CR/LF first: header injection is impossible.
 
 The message is built with the ``compat32`` classes and every header encoded here (RFC 2047
-words, RFC 2231 file names, base64 bodies: 7-bit clean for any relay). The modern
-``EmailMessage`` API parses and refolds each header through its header registry, which made
-building and flattening one acknowledgement cost more than parsing the mail it answers.
+words, RFC 2231 file names, base64 bodies: 7-bit clean for any relay), every multipart with
+its boundary set, so :func:`channels.email.flatten.flatten_email` writes the headers as they
+are and the generator never searches the bodies for a boundary. The
+modern ``EmailMessage`` API parses and refolds each header through its header registry, which
+made building and flattening one acknowledgement cost more than parsing the mail it answers.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import re
@@ -19,13 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import encoders
-from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
-from typing import cast
 
 from channels.base import OutboundMessage
 from channels.email.headers import message_ids
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 _CONTROL = re.compile(r"[\r\n\x00]")
+# 36 bytes make 48 base64 characters, a word of 60: with "Subject: " before it (or the folding
+# space) a line stays within RFC 2047's 76.
+_WORD_BYTES = 36
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
 
 
@@ -98,10 +102,32 @@ def _address(value: str, what: str) -> str:
     return f"{local}@{domain}"
 
 
-def _text(value: str, name: str, *, utf8: bool) -> str | Header:
+def _text(value: str, *, utf8: bool) -> str:
     """A free-text header value: as is when ASCII (or sent with SMTPUTF8), else RFC 2047
-    encoded (folded on output)."""
-    return value if utf8 or value.isascii() else Header(value, "utf-8", header_name=name)
+    encoded words separated by spaces (the writer folds there)."""
+    return value if utf8 or value.isascii() else encoded_words(value)
+
+
+def encoded_words(value: str) -> str:
+    """``value`` as RFC 2047 "B" words of 60 characters at most, never splitting a character.
+
+    Decoders join adjacent encoded words and drop the space between them.
+    """
+    words: list[str] = []
+    chunk = b""
+    for char in value:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > _WORD_BYTES:
+            words.append(_word(chunk))
+            chunk = b""
+        chunk += encoded
+    if chunk or not words:
+        words.append(_word(chunk))
+    return " ".join(words)
+
+
+def _word(chunk: bytes) -> str:
+    return f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?="
 
 
 def needs_smtputf8(mail: Message) -> bool:
@@ -112,11 +138,11 @@ def needs_smtputf8(mail: Message) -> bool:
     return not str(mail["To"]).isascii()
 
 
-def _body(message: OutboundMessage) -> Message:
+def _body(message: OutboundMessage, boundary: str) -> Message:
     plain = MIMEText(message.text or " ", "plain", "utf-8")
     if not message.html:
         return plain
-    alternative = MIMEMultipart("alternative")
+    alternative = MIMEMultipart("alternative", boundary=f"{boundary}.alt")
     alternative.attach(plain)
     alternative.attach(MIMEText(message.html, "html", "utf-8"))
     return alternative
@@ -147,25 +173,28 @@ def render_email(
     subject = _safe(tag_subject(message.subject, message.ticket_number), "subject")
     display_name = _safe(identity.display_name, "display name")
     thread = message_ids(_safe(message.recipient.thread_hint or "", "thread hint"))
-    mail = _body(message)
+    message_id = make_message_id(message.idempotency_key, identity.id_domain)
+    # Base64 bodies never hold "=_" or ".", and a delimiter line starts with "--": these
+    # boundaries cannot occur inside the parts, so no search for a fresh one is needed.
+    boundary = f"=_okno.{message_id[1:17]}"
+    mail = _body(message, boundary)
     if files:
-        mixed = MIMEMultipart("mixed")
+        mixed = MIMEMultipart("mixed", boundary=f"{boundary}.mix")
         mixed.attach(mail)
         for file in files:
             mixed.attach(_attachment(file))
         mail = mixed
     utf8 = not recipient.isascii()
     mail["From"] = (
-        formataddr((display_name, sender), charset="utf-8")
-        if not utf8
-        else (formataddr((display_name, sender)))
+        formataddr((display_name, sender))
+        if utf8 or display_name.isascii()
+        else f"{encoded_words(display_name)} <{sender}>"
     )
     mail["To"] = recipient
     mail["Reply-To"] = sender
-    # compat32 takes a Header object as a value and folds it on output (typeshed says str).
-    mail["Subject"] = cast("str", _text(subject, "Subject", utf8=utf8))
+    mail["Subject"] = _text(subject, utf8=utf8)
     mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = make_message_id(message.idempotency_key, identity.id_domain)
+    mail["Message-ID"] = message_id
     if thread:
         mail["In-Reply-To"] = thread[-1]
         mail["References"] = " ".join(thread)

@@ -12,10 +12,10 @@ import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from email.message import Message
-from email.policy import SMTPUTF8
 
 import aiosmtplib
 
+from channels.email.flatten import flatten_email
 from channels.email.render import needs_smtputf8
 from channels.email.settings import Security, SmtpSettings
 
@@ -71,19 +71,19 @@ class SmtpPool:
             self._idle.append(smtp)
 
     async def send(self, mail: Message, sender: str, recipients: Sequence[str]) -> None:
-        """Send one mail; a reused connection the server closed meanwhile is retried once."""
+        """Send one mail; a reused connection the server closed meanwhile is retried once.
+
+        The mail goes as bytes from :func:`flatten_email` (aiosmtplib's own flattening runs
+        the standard library's generator with ``compat32`` header folding, several times
+        slower); a mail naming an address with a non-ASCII local part asks for SMTPUTF8,
+        which a server without it refuses.
+        """
+        raw = flatten_email(mail)
+        options = ["SMTPUTF8"] if needs_smtputf8(mail) else []
         for attempt in (1, 2):
             try:
                 async with self.connection() as smtp:
-                    if needs_smtputf8(mail):
-                        # aiosmtplib flattens a compat32 message with the compat32 policy,
-                        # which would RFC 2047-encode the UTF-8 address: flatten it here.
-                        raw = mail.as_bytes(policy=SMTPUTF8)
-                        await smtp.sendmail(
-                            sender, list(recipients), raw, mail_options=["SMTPUTF8"]
-                        )
-                    else:
-                        await smtp.send_message(mail, sender=sender, recipients=list(recipients))
+                    await smtp.sendmail(sender, list(recipients), raw, mail_options=options)
                 return
             except aiosmtplib.SMTPServerDisconnected:
                 if attempt == 2:

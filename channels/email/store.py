@@ -76,21 +76,21 @@ class EmailStore(Protocol):
         """``address`` wrote to us: it can receive mail again."""
         ...
 
-    async def admit_send(
+    async def admit_sends(
         self,
+        requests: Sequence[tuple[str, str, bool]],
         *,
-        address: str,
-        key: str,
-        automatic: bool,
         now: datetime,
         per_hour: int,
         per_day: int,
-    ) -> str | None:
-        """Why a mail to ``address`` must not go out now, or None (and count it if automatic).
+    ) -> list[str | None]:
+        """For each ``(address, idempotency key, automatic)``: why that mail must not go out
+        now, or None (and count it if automatic); one answer per request, in order.
 
         Refused: an address a bounce marked undeliverable; an automatic mail past the hourly
-        or daily cap for that address. A key already counted (a retry of the same outbox
-        row) is admitted again for free. One transaction: sends are frequent.
+        or daily cap for that address (the requests before it in ``requests`` count too). A
+        key already counted (a retry of the same outbox row) is admitted again for free. One
+        transaction for all of them: sends are frequent and come in groups.
         """
         ...
 

@@ -93,6 +93,58 @@ async def test_auto_replies_are_capped_per_address_but_retries_are_free(
     assert len(await smtp_server.wait_for(5)) == 5
 
 
+async def test_caps_hold_when_many_automatic_mails_to_one_address_are_sent_at_once(
+    smtp_server: FakeSmtp, store: SqlEmailStore
+) -> None:
+    channel = outbound(smtp_server, store, auto_replies_per_hour=3, auto_replies_per_day=10)
+    sends = [channel.send(reply(f"burst:{n}")) for n in range(7)]
+    sends.append(channel.send(reply("burst:person", automatic=False)))
+    outcomes = await asyncio.gather(*sends, return_exceptions=True)
+    await channel.close()
+    refused = [o for o in outcomes if isinstance(o, PermanentSendError)]
+    assert len(refused) == 4
+    assert all("auto-reply cap" in str(error) for error in refused)
+    assert len(await smtp_server.wait_for(4)) == 4
+
+
+async def test_a_group_of_checks_counts_in_order_and_admits_a_repeated_key_free(
+    store: SqlEmailStore,
+) -> None:
+    await store.mark_undeliverable("gone@example.ru", "bounce", NOW)
+    answers = await store.admit_sends(
+        [
+            ("Maria@example.ru", "k:1", True),
+            ("maria@example.ru", "k:1", True),  # the same row again: free
+            ("maria@example.ru", "k:2", True),
+            ("maria@example.ru", "k:3", True),  # past 2 per hour
+            ("maria@example.ru", "k:4", False),  # a person's reply: never capped
+            ("gone@example.ru", "k:5", False),
+            ("gone@example.ru", "k:6", True),
+        ],
+        now=NOW,
+        per_hour=2,
+        per_day=5,
+    )
+    assert answers[:3] == [None, None, None]
+    assert answers[3] is not None
+    assert "auto-reply cap" in answers[3]
+    assert answers[4] is None
+    assert answers[5] is not None
+    assert answers[6] is not None
+    assert "undeliverable" in answers[5]
+    assert "undeliverable" in answers[6]
+    # What the group counted is what the next check sees, an hour later only the day cap.
+    later = await store.admit_sends(
+        [("maria@example.ru", "k:7", True), ("maria@example.ru", "k:2", True)],
+        now=NOW + timedelta(minutes=61),
+        per_hour=2,
+        per_day=2,
+    )
+    assert later[0] is not None
+    assert "auto-reply cap" in later[0]
+    assert later[1] is None
+
+
 async def test_undeliverable_address_is_refused_until_it_writes_again(
     smtp_server: FakeSmtp, store: SqlEmailStore
 ) -> None:

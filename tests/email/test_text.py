@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.policy import SMTPUTF8, default
+from email.policy import default
 from pathlib import Path
 
 import pytest
 
 from channels.base import ChannelKind, OutboundMessage, ReplyAddress
 from channels.email.charset import decode_text
+from channels.email.flatten import flatten_email
 from channels.email.loop import detect_auto_generated
 from channels.email.normalize import normalize_email, parse_bytes
 from channels.email.quoting import strip_quoted
@@ -19,6 +20,7 @@ from channels.email.render import (
     HeaderInjectionError,
     Identity,
     OutgoingFile,
+    encoded_words,
     make_message_id,
     needs_smtputf8,
     render_email,
@@ -165,7 +167,7 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 def rendered(**changes: object) -> EmailMessage:
     """The mail as a recipient's client reads it: rendered, flattened and parsed again."""
-    raw = render_email(message(**changes), identity=IDENTITY, now=NOW).as_bytes()
+    raw = flatten_email(render_email(message(**changes), identity=IDENTITY, now=NOW))
     parsed = BytesParser(policy=default).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)
     return parsed
@@ -201,9 +203,13 @@ def test_rendered_mail_is_seven_bit_and_carries_files_with_international_names()
     ]
     subject = "Очень длинная тема письма, которую почтовый клиент должен собрать обратно " * 2
     built = render_email(message(subject=subject.strip()), identity=IDENTITY, now=NOW, files=files)
-    raw = built.as_bytes()
+    raw = flatten_email(built)
     assert raw.isascii()
     assert max(len(line) for line in raw.splitlines()) <= 998
+    # RFC 2047: a line holding encoded words is at most 76 characters long.
+    assert all(len(line) <= 76 for line in raw.splitlines() if b"=?utf-8?" in line)
+    assert b"\r\n" in raw
+    assert b"\n" not in raw.replace(b"\r\n", b"")
     mail = BytesParser(policy=default).parsebytes(raw)
     assert isinstance(mail, EmailMessage)
     assert str(mail["Subject"]) == f"[#7] {subject.strip()}"
@@ -218,7 +224,7 @@ def test_a_non_ascii_local_part_is_kept_for_smtputf8() -> None:
     recipient = ReplyAddress(channel=ChannelKind.EMAIL, address="jdöe@mächine.example")
     built = render_email(message(recipient=recipient), identity=IDENTITY, now=NOW)
     assert needs_smtputf8(built)
-    mail = BytesParser(policy=default).parsebytes(built.as_bytes(policy=SMTPUTF8))
+    mail = BytesParser(policy=default).parsebytes(flatten_email(built))
     assert mail["To"] == "jdöe@mächine.example"
     assert str(mail["Subject"]) == "[#7] Заявка принята"
     assert not needs_smtputf8(render_email(message(), identity=IDENTITY, now=NOW))
@@ -246,3 +252,63 @@ def test_an_international_recipient_domain_is_idna_encoded() -> None:
 def test_header_injection_is_refused(changes: dict[str, object]) -> None:
     with pytest.raises(HeaderInjectionError):
         render_email(message(**changes), identity=IDENTITY, now=NOW)
+
+
+def test_the_writer_refuses_a_header_that_spans_lines_whatever_built_it() -> None:
+    mail = render_email(message(), identity=IDENTITY, now=NOW)
+    mail["X-Note"] = "fine\r\nBcc: victim@example.com"
+    with pytest.raises(HeaderInjectionError):
+        flatten_email(mail)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"html": None},
+        {"subject": "Plain ASCII subject", "automatic": False},
+        {"subject": "Очень длинная тема 🙂 с эмодзи и «кавычками» " * 4},
+        {
+            "recipient": ReplyAddress(
+                channel=ChannelKind.EMAIL,
+                address="maria@example.ru",
+                thread_hint=" ".join(f"<m{n}.{'x' * 30}@example.ru>" for n in range(8)),
+            )
+        },
+    ],
+)
+def test_the_sent_bytes_read_as_the_standard_generator_s_would(
+    changes: dict[str, object],
+) -> None:
+    files = [OutgoingFile(filename="отчёт.txt", content_type="text/plain", content=b"x" * 500)]
+    built = render_email(message(**changes), identity=IDENTITY, now=NOW, files=files)
+    ours = _parsed(flatten_email(built))
+    theirs = _parsed(built.as_bytes())
+    assert [(k, str(v)) for k, v in ours.items()] == [(k, str(v)) for k, v in theirs.items()]
+    assert _leaves(ours) == _leaves(theirs)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    mail = BytesParser(policy=default).parsebytes(raw)
+    assert isinstance(mail, EmailMessage)
+    assert not mail.defects
+    return mail
+
+
+def _leaves(mail: Message) -> list[tuple[str, str | None, object]]:
+    return [
+        (part.get_content_type(), part.get_filename(), part.get_payload(decode=True))
+        for part in mail.walk()
+        if not part.is_multipart()
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "a", "Заявка", "🙂" * 40, "ё" * 23 + "x" + "ё" * 60, "mixed ASCII и кириллица " * 9],
+)
+def test_encoded_words_decode_to_the_text_and_stay_short(text: str) -> None:
+    words = encoded_words(text)
+    assert all(len(word) <= 75 for word in words.split(" "))
+    parsed = BytesParser(policy=default).parsebytes(f"Subject: {words}\r\n\r\n".encode())
+    assert str(parsed["Subject"]) == text

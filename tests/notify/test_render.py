@@ -452,3 +452,25 @@ def test_plain_channel_gets_text_only_when_it_has_no_capabilities(renderer: Rend
 
     assert (message.html, message.subject, message.buttons) == (None, "", ())
     assert message.text == rendered.text + f"\n\n1. Открыть заявку: {STATUS_URL}"
+
+
+@pytest.mark.parametrize("event", sorted(EVENTS))
+def test_only_the_html_a_channel_carries_is_rendered_when_the_channel_is_named(
+    renderer: Renderer, event: str
+) -> None:
+    payload = PAYLOADS[event]
+    full = renderer.render(event, locale="ru", timezone="Europe/Moscow", payload=payload)
+    by_mail = renderer.render(
+        event, locale="ru", timezone="Europe/Moscow", payload=payload, channel=ChannelKind.EMAIL
+    )
+    by_telegram = renderer.render(
+        event,
+        locale="ru",
+        timezone="Europe/Moscow",
+        payload=payload,
+        channel=ChannelKind.TELEGRAM,
+    )
+    assert (by_mail.subject, by_mail.text, by_mail.html) == (full.subject, full.text, full.html)
+    assert by_mail.telegram_html == ""
+    assert (by_telegram.subject, by_telegram.text) == (full.subject, full.text)
+    assert (by_telegram.telegram_html, by_telegram.html) == (full.telegram_html, None)
