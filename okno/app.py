@@ -164,30 +164,6 @@ async def build(
         for sink in notice_sinks:
             await sink(session, notices, at)
 
-    tickets = TicketService(tokens=status_tokens, notices=announce)
-    metrics = IntakeMetrics(metrics_registry)
-    files = FileStore(
-        settings.storage.attachments_dir, max_bytes=settings.storage.max_attachment_bytes
-    )
-    intake = Intake(
-        db=db,
-        queue=queue,
-        files=files,
-        metrics=metrics,
-        now=now,
-        result_timeout=settings.queue.result_timeout_seconds,
-    )
-    router = RouterWorker(
-        db=db,
-        queue=queue,
-        steps=router_steps(settings, status_tokens),
-        tickets=tickets,
-        metrics=metrics,
-        now=now,
-    )
-    if isinstance(queue, MemoryIntakeQueue):
-        # The queue is this process's own: route where we store (one transaction per batch).
-        intake.route_with_store(router)
     registry = ChannelRegistry()
     dispatcher = Dispatcher(
         SqlOutboxStore(db.transaction, lease=timedelta(seconds=settings.notify.lease_seconds)),
@@ -200,6 +176,31 @@ async def build(
         now=now,
         metrics_registry=metrics_registry,
     )
+    tickets = TicketService(tokens=status_tokens, notices=announce)
+    metrics = IntakeMetrics(metrics_registry)
+    files = FileStore(
+        settings.storage.attachments_dir, max_bytes=settings.storage.max_attachment_bytes
+    )
+    intake = Intake(
+        db=db,
+        queue=queue,
+        files=files,
+        metrics=metrics,
+        now=now,
+        result_timeout=settings.queue.result_timeout_seconds,
+        outbox_written=dispatcher.wake,
+    )
+    router = RouterWorker(
+        db=db,
+        queue=queue,
+        steps=router_steps(settings, status_tokens),
+        tickets=tickets,
+        metrics=metrics,
+        now=now,
+    )
+    if isinstance(queue, MemoryIntakeQueue):
+        # The queue is this process's own: route where we store (one transaction per batch).
+        intake.route_with_store(router)
     okno = Okno(
         settings=settings,
         db=db,

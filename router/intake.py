@@ -76,6 +76,7 @@ class Intake:
         metrics: IntakeMetrics,
         now: Callable[[], datetime],
         result_timeout: float,
+        outbox_written: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
         self._queue = queue
@@ -83,6 +84,9 @@ class Intake:
         self._metrics = metrics
         self._now = now
         self._timeout = result_timeout
+        # Wakes this process's dispatcher: the acknowledgement is committed by the time the
+        # answer is here, and an idle dispatcher would find it only at its next poll.
+        self._outbox_written = outbox_written
         self._inbox = InboxWriter(db, now, after_commit=self._queue_stored)
         self._answers: dict[int, asyncio.Future[IntakeResult]] = {}
 
@@ -114,17 +118,21 @@ class Intake:
         if stored.created:
             self._metrics.received.labels(message.channel.value).inc()
         if stored.result is not None:
-            if not stored.created:
+            if stored.created:
+                self._outbox_written()  # routed with the store (the fast path)
+            else:
                 self._metrics.redelivered.labels(message.channel.value).inc()
-            return stored.result  # routed with the store (fast path), or a redelivery's answer
+            return stored.result
         # Registered when its batch committed, before it was queued (see _queue_stored).
         future = self._answers.pop(stored.id, None) or self._queue.expect(stored.id)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout=self._timeout)
+            result = await asyncio.wait_for(asyncio.shield(future), timeout=self._timeout)
         except TimeoutError:
             return IntakeResult(outcome=IntakeOutcome.QUEUED, ticket_number=None)
         finally:
             self._queue.forget(stored.id)
+        self._outbox_written()
+        return result
 
     async def _queue_stored(self, batch: Sequence[inbox.StoredInbound]) -> None:
         """Queue a committed batch's unrouted messages, waiters first so no answer is missed."""

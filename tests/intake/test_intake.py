@@ -15,7 +15,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from channels.base import InboundAttachment, InboundMessage, Sender, ThreadRefs
+from channels.base import (
+    Capability,
+    InboundAttachment,
+    InboundMessage,
+    OutboundMessage,
+    Sender,
+    SendReceipt,
+    ThreadRefs,
+)
 from okno.app import Okno, build, run_router
 from okno.settings import Settings
 from router.intake import Intake, IntakeMetrics
@@ -427,3 +435,46 @@ async def test_an_answer_that_comes_before_the_caller_resumes_is_not_lost(
     )
     result = await asyncio.wait_for(intake.accept(message("Быстрый ответ")), timeout=4.0)
     assert result.outcome is IntakeOutcome.CREATED
+
+
+class RecordingEmail:
+    """An e-mail channel that only records what it is given to send."""
+
+    kind = ChannelKind.EMAIL
+    capabilities = Capability.SUBJECT | Capability.HTML | Capability.THREADING
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundMessage] = []
+        self.arrived = asyncio.Event()
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        self.sent.append(message)
+        self.arrived.set()
+        return SendReceipt(external_id=f"<{len(self.sent)}@test>")
+
+
+async def test_the_acknowledgement_goes_out_at_once_not_at_the_dispatcher_s_next_poll(
+    settings: Settings,
+) -> None:
+    slow_poll = settings.model_copy(
+        update={"notify": settings.notify.model_copy(update={"poll_interval_seconds": 60.0})}
+    )
+    async with build(slow_poll, metrics_registry=CollectorRegistry()) as okno:
+        email = RecordingEmail()
+        okno.registry.register(email)
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(run_router(okno, stop)),
+            asyncio.create_task(okno.dispatcher.run(stop)),
+        ]
+        try:
+            await asyncio.sleep(0.3)  # the dispatcher found nothing and waits its 60 s
+            result = await okno.intake.accept(message("Не работает VPN", email="vpn@example.ru"))
+            await asyncio.wait_for(email.arrived.wait(), timeout=10)
+        finally:
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+    assert result.outcome is IntakeOutcome.CREATED
+    assert [(m.recipient.address, m.ticket_number) for m in email.sent] == [
+        ("vpn@example.ru", result.ticket_number)
+    ]
