@@ -50,10 +50,10 @@ from typing import Any, cast
 
 import aiohttp
 from redis.asyncio import Redis
-from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fakes.scratch_db import scratch_postgres
 from ticketing.db import DatabaseSettings, create_engine
 from ticketing.models import (
     CommentRow,
@@ -387,23 +387,6 @@ async def sample_memory(cluster: Cluster, stop: asyncio.Event) -> None:
 # -- databases -------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def scratch_postgres(admin_url: str) -> AsyncIterator[str]:
-    admin = make_url(admin_url)
-    name = f"okno_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    engine = create_engine(DatabaseSettings(url=admin_url))
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await engine.dispose()
-
-
 async def flush_redis(url: str) -> None:
     redis = Redis.from_url(url)
     await redis.flushdb()
@@ -593,7 +576,7 @@ async def database_for(
         yield f"sqlite+aiosqlite:///{workdir / 'okno.db'}"
     else:
         await flush_redis(args.redis_url)
-        async with scratch_postgres(args.pg_admin_url) as url:
+        async with scratch_postgres(args.pg_admin_url, "okno_bench", migrate=False) as url:
             yield url
 
 
@@ -776,7 +759,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     await migrate(url)
                     results["ceiling"]["sqlite"] = await ceiling(url, args.count, 1)
             else:
-                async with scratch_postgres(args.pg_admin_url) as url:
+                async with scratch_postgres(args.pg_admin_url, "okno_bench", migrate=False) as url:
                     await migrate(url)
                     results["ceiling"]["postgres"] = await ceiling(
                         url, args.count, args.ceiling_concurrency

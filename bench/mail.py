@@ -43,8 +43,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, func, select
 
 from channels.base import InboundMessage
 from channels.email.inbound import EmailInbound
@@ -52,6 +51,7 @@ from channels.email.settings import EmailSettings, ImapSettings, Security, SmtpS
 from okno.app import build, freeze_startup_heap, run_router, run_service_loop
 from okno.settings import Settings
 from tests.fakes.dovecot import PASSWORD, FakeDovecot, ImapClient
+from tests.fakes.scratch_db import create_postgres, drop_postgres
 from tests.fakes.smtp import FakeSmtp
 from ticketing.db import Database, DatabaseSettings
 from ticketing.domain import IntakeOutcome, IntakeResult
@@ -394,17 +394,9 @@ async def run_adapter_only(settings: Settings, count: int) -> dict[str, Any]:
 
 
 async def database_for(args: argparse.Namespace, tmp: Path) -> str:
-    if args.backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp / 'okno.db'}"
-    else:
-        admin = make_url(args.postgres_url)
-        name = f"okno_bench_email_{uuid.uuid4().hex[:8]}"
-        db = Database(DatabaseSettings(url=args.postgres_url))
-        async with db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        await db.dispose()
-        url = admin.set(database=name).render_as_string(hide_password=False)
+    if args.backend == "postgres":
+        return await create_postgres(args.postgres_url, "okno_bench_email")
+    url = f"sqlite+aiosqlite:///{tmp / 'okno.db'}"
     db = Database(DatabaseSettings(url=url))
     await upgrade(db.engine)
     await db.dispose()
@@ -412,15 +404,8 @@ async def database_for(args: argparse.Namespace, tmp: Path) -> str:
 
 
 async def drop_database(args: argparse.Namespace, url: str) -> None:
-    if args.backend != "postgres":
-        return
-    db = Database(DatabaseSettings(url=args.postgres_url))
-    async with db.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(
-            text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-        )
-    await db.dispose()
+    if args.backend == "postgres":
+        await drop_postgres(args.postgres_url, url)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:

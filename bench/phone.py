@@ -42,10 +42,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 from redis.asyncio import Redis
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from channels.phone.signature import mango_sign
+from tests.fakes.scratch_db import scratch_postgres
 from ticketing.db import DatabaseSettings, create_engine
 from ticketing.models import TicketRow
 from ticketing.rows_phone import CallEventRow, CallRecordingRow, CallRow
@@ -234,18 +234,8 @@ async def database(backend: str, args: argparse.Namespace, workdir: Path) -> Asy
     redis = Redis.from_url(args.redis_url)
     await redis.flushdb()
     await redis.aclose()
-    name = f"okno_bench_phone_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    engine = create_engine(DatabaseSettings(url=args.pg_admin_url))
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(args.pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await engine.dispose()
+    async with scratch_postgres(args.pg_admin_url, "okno_bench_phone", migrate=False) as url:
+        yield url
 
 
 async def wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:

@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +35,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import insert, text, update
-from sqlalchemy.engine import make_url
 
 from okno.app import build, freeze_startup_heap, run_service_loop
 from okno.settings import Settings
@@ -46,6 +44,7 @@ from sla.recompute import Recompute
 from sla.records import record_from_state
 from sla.settings import SlaSettings
 from sla.tracker import track
+from tests.fakes.scratch_db import scratch_postgres
 from ticketing import sla_store
 from ticketing.db import Database, DatabaseSettings
 from ticketing.domain import ChannelKind, Contact, Priority, Status, Ticket, TicketType
@@ -89,22 +88,8 @@ async def scratch(backend: str, admin_url: str) -> AsyncIterator[str]:
             await db.dispose()
             yield url
         return
-    name = f"okno_bench_sla_{uuid.uuid4().hex[:8]}"
-    admin = Database(DatabaseSettings(url=admin_url))
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    db = Database(DatabaseSettings(url=url))
-    await upgrade(db.engine)
-    await db.dispose()
-    try:
+    async with scratch_postgres(admin_url, "okno_bench_sla") as url:
         yield url
-    finally:
-        async with admin.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def sla_row(prototype: dict[str, Any], ticket_id: int, due: bool) -> dict[str, Any]:

@@ -15,11 +15,11 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.base import InboundMessage
 from ticketing import inbox
 from ticketing.db import Database
 from ticketing.domain import IntakeResult
@@ -30,12 +30,12 @@ logger = logging.getLogger(__name__)
 _Waiting = tuple[inbox.NewInbound, asyncio.Future[inbox.StoredInbound]]
 # Called with a committed batch before its callers hear of it (the intake queues the new ids).
 AfterCommit = Callable[[Sequence[inbox.StoredInbound]], Awaitable[None]]
+# What routing one inbox row produced: its id, the message, the answer.
+Routed = tuple[int, InboundMessage, IntakeResult]
 # Routes rows just stored, in the storing transaction (RouterWorker.route_rows) ...
-RouteRows = Callable[
-    [AsyncSession, Sequence[InboundMessageRow]], Awaitable[Sequence[tuple[int, Any, IntakeResult]]]
-]
+RouteRows = Callable[[AsyncSession, Sequence[InboundMessageRow]], Awaitable[Sequence[Routed]]]
 # ... and reports what a committed transaction routed (RouterWorker.report).
-ReportRouted = Callable[[Sequence[tuple[int, Any, IntakeResult]]], None]
+ReportRouted = Callable[[Sequence[Routed]], None]
 
 
 class InboxWriter:

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import InboundMessage, StoredFile
-from router.group_commit import InboxWriter
+from router.group_commit import InboxWriter, Routed
 from router.queue import IntakeQueue
 from router.steps import (
     Decision,
@@ -37,9 +37,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 # How long an answer waits for a caller that has not taken it yet (see Intake._queue_stored).
 ANSWER_KEPT_SECONDS = 60.0
-
-# What routing one inbox row produced: its id, the message, the answer.
-Routed = tuple[int, InboundMessage, IntakeResult]
 
 
 class IntakeMetrics:

@@ -11,7 +11,6 @@ import asyncio
 import atexit
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 
 from okno.app import Okno, build
 from okno.settings import Settings
+from tests.fakes.scratch_db import create_postgres, drop_postgres
 from ticketing.db import Database, DatabaseSettings
 from ticketing.migrate import upgrade
 from ticketing.schema import load_all_models
@@ -96,30 +96,6 @@ def pytest_report_header() -> str:
     return f"okno backend: {BACKEND}"
 
 
-async def _create_scratch_pg() -> str:
-    admin = make_url(ADMIN_PG_URL)
-    name = f"okno_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    db = Database(DatabaseSettings(url=admin.render_as_string(hide_password=False)))
-    async with db.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await db.dispose()
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    scratch = Database(DatabaseSettings(url=url))
-    await upgrade(scratch.engine)
-    await scratch.dispose()
-    return url
-
-
-async def _drop_scratch_pg(url: str) -> None:
-    name = make_url(url).database
-    db = Database(DatabaseSettings(url=ADMIN_PG_URL))
-    async with db.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await db.dispose()
-
-
 async def _migrated_sqlite_template(path: Path) -> None:
     db = Database(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
     await upgrade(db.engine)
@@ -130,9 +106,9 @@ async def _migrated_sqlite_template(path: Path) -> None:
 def _database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database to start each test from (a file to copy, or a PostgreSQL URL)."""
     if BACKEND == "postgres":
-        url = asyncio.run(_create_scratch_pg())
+        url = asyncio.run(create_postgres(ADMIN_PG_URL, "okno_test"))
         yield url
-        asyncio.run(_drop_scratch_pg(url))
+        asyncio.run(drop_postgres(ADMIN_PG_URL, url))
     else:
         path = tmp_path_factory.mktemp("template") / "okno.db"
         asyncio.run(_migrated_sqlite_template(path))

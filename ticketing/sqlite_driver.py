@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects import registry
@@ -37,24 +36,15 @@ _Outcome = tuple[Any, list[Any] | None, int, int | None]
 
 
 def _execute(
-    connection: sqlite3.Connection, operation: str, parameters: Sequence[Any] | None
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
 ) -> _Outcome:
     """Runs on aiosqlite's thread: the whole statement, start to closed cursor."""
     cursor = connection.cursor()
     try:
-        cursor.execute(operation, () if parameters is None else parameters)
-        rows = cursor.fetchall() if cursor.description else None
-        return cursor.description, rows, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
-
-
-def _executemany(
-    connection: sqlite3.Connection, operation: str, seq_of_parameters: Sequence[Any]
-) -> _Outcome:
-    cursor = connection.cursor()
-    try:
-        cursor.executemany(operation, seq_of_parameters)
+        if many:
+            cursor.executemany(operation, parameters)
+        else:
+            cursor.execute(operation, () if parameters is None else parameters)
         rows = cursor.fetchall() if cursor.description else None
         return cursor.description, rows, cursor.rowcount, cursor.lastrowid
     finally:
@@ -105,20 +95,20 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
-            await_(self._run(_execute, operation, parameters))
+            await_(self._run(operation, parameters, many=False))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         try:
-            await_(self._run(_executemany, operation, seq_of_parameters))
+            await_(self._run(operation, seq_of_parameters, many=True))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
-    async def _run(self, function: Any, operation: Any, parameters: Any) -> None:
+    async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         async with self._adapt_connection._execute_mutex:
             outcome: _Outcome = await self._connection._execute(
-                function, self._connection._conn, operation, parameters
+                _execute, self._connection._conn, operation, parameters, many
             )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows or ())
